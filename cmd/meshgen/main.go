@@ -1,0 +1,17 @@
+// Command meshgen writes least-privilege Istio AuthorizationPolicy and
+// PeerAuthentication from observed traffic.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr})
+	stop()
+	os.Exit(code)
+}
