@@ -173,12 +173,26 @@ func containers(wl workload, withSidecar bool) []obj {
 	if len(ports) > 0 {
 		c["ports"] = ports
 	}
+	switch {
+	case wl.waypoint:
+		c["args"] = proxyArgs("waypoint", wl)
+	case wl.name == "istio-ingressgateway":
+		c["args"] = proxyArgs("router", wl)
+	}
 	out := []obj{c}
 	if withSidecar {
 		out = append(out, obj{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.28.1",
+			"args":  proxyArgs("sidecar", wl),
+			"env":   []obj{{"name": "ISTIO_META_WORKLOAD_NAME", "value": wl.name}, {"name": "ISTIO_META_MESH_ID", "value": "cluster.local"}},
 			"ports": []obj{{"name": "http-envoy-prom", "containerPort": 15090, "protocol": "TCP"}}})
 	}
 	return out
+}
+
+// proxyArgs are the arguments istio-proxy containers run with: the proxy
+// type (sidecar, router, waypoint) tells what the pod is.
+func proxyArgs(kind string, wl workload) []string {
+	return []string{"proxy", kind, "--domain", wl.ns + ".svc.cluster.local", "--proxyLogLevel=warning", "--proxyComponentLogLevel=misc:error", "--log_output_level=default:info"}
 }
 
 func controllerObjects(wl workload) []obj {
@@ -216,7 +230,7 @@ func controllerObjects(wl workload) []obj {
 				"template": obj{"metadata": obj{"labels": rsLabels}, "spec": obj{"serviceAccountName": wl.sa, "containers": containers(wl, false)}}},
 			"status": obj{"replicas": 1, "readyReplicas": 1, "availableReplicas": 1},
 		})
-		out = append(out, pod(wl, rsLabels, annotations, podSpec, obj{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rsName, "uid": rsUID, "controller": true, "blockOwnerDeletion": true}))
+		out = append(out, pod(wl, rsName+"-", rsLabels, annotations, podSpec, obj{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rsName, "uid": rsUID, "controller": true, "blockOwnerDeletion": true}))
 	case "StatefulSet":
 		stsUID := uid("sts", wl.ns+"/"+wl.name)
 		out = append(out, obj{
@@ -229,13 +243,14 @@ func controllerObjects(wl workload) []obj {
 		pl := copyObj(tmplLabels)
 		pl["controller-revision-hash"] = wl.name + "-5c6d7e8f9a"
 		pl["statefulset.kubernetes.io/pod-name"] = wl.name + "-0"
-		out = append(out, pod(wl, pl, annotations, podSpec, obj{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": wl.name, "uid": stsUID, "controller": true, "blockOwnerDeletion": true}))
+		out = append(out, pod(wl, wl.name+"-", pl, annotations, podSpec, obj{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": wl.name, "uid": stsUID, "controller": true, "blockOwnerDeletion": true}))
 	}
 	return out
 }
 
-func pod(wl workload, labels, annotations, spec, owner obj) obj {
-	meta := obj{"name": podName(wl), "namespace": wl.ns, "uid": uid("pod", wl.ns+"/"+podName(wl)), "labels": labels,
+// pod returns a Pod as its controller creates it: named from generateName.
+func pod(wl workload, generateName string, labels, annotations, spec, owner obj) obj {
+	meta := obj{"name": podName(wl), "generateName": generateName, "namespace": wl.ns, "uid": uid("pod", wl.ns+"/"+podName(wl)), "labels": labels,
 		"creationTimestamp": "2026-11-18T07:30:00Z", "resourceVersion": "400", "ownerReferences": []obj{owner}}
 	if len(annotations) > 0 {
 		meta["annotations"] = annotations
