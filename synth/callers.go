@@ -114,6 +114,10 @@ func (s *synthesizer) reviewCallers(d *dest) {
 		if s.infra.isScraper(src) {
 			s.noteAt(CodeScraper, d.ns, d.name, fmt.Sprintf("scraped by %s: admitted as a metrics scrape", c.principal))
 		}
+		if s.guessedIdentity(c) {
+			s.warn(CodeGuessedIdentity, d.ns, d.name, fmt.Sprintf(
+				"%s was identified by pod IP, and its transport security is unknown: if it connects in plaintext, its rule and STRICT mTLS will reject it", c.principal))
+		}
 	}
 	if len(crossNS) > 0 {
 		s.warn(CodeCrossNamespace, d.ns, d.name, fmt.Sprintf("called from other namespaces: %s", strings.Join(crossNS, ", ")))
@@ -200,4 +204,16 @@ func isProbe(e *snapshot.Edge) bool {
 		}
 	}
 	return false
+}
+
+// guessedIdentity reports whether a caller's principal was only inferred
+// from its pod IP on every edge, without any sign that it used mTLS.
+func (s *synthesizer) guessedIdentity(c *callerEv) bool {
+	for _, i := range c.edges {
+		e := &s.edges[i]
+		if e.Source.IdentityFrom != snapshot.IdentityPodIP || e.Counts.MTLS > 0 {
+			return false
+		}
+	}
+	return len(c.edges) > 0
 }

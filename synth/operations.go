@@ -235,7 +235,7 @@ func (s *synthesizer) generalize(d *dest, obs []paths.Observation, grpc bool) ([
 			s.warn(CodePathTemplates, d.ns, d.name, fmt.Sprintf(
 				"Istio %s has no path templates (1.22+): generalised paths are written as prefix matches such as %s, which admit any path below them", s.opts.IstioVersion, quoteIfNeeded(v)))
 		}
-		if err := validPathValue(v); err != nil {
+		if err := paths.Valid(v); err != nil {
 			w := safePrefix(v)
 			notes = append(notes, fmt.Sprintf("%s cannot be written as an Istio path (%v); admitted by the prefix %s", quoteIfNeeded(v), err, w))
 			v = w
@@ -276,18 +276,3 @@ func quoteIfNeeded(v string) string {
 	return v
 }
 
-// validPathValue reports whether istiod accepts a `paths` value: the
-// template grammar (paths.Valid), and no brace outside a whole {*} or {**}
-// segment even in a plain value (istio: pkg/config/security/security.go
-// CheckValidPathTemplate, which checks every path, template or not).
-func validPathValue(v string) error {
-	if err := paths.Valid(v); err != nil {
-		return err
-	}
-	for _, seg := range strings.Split(strings.Trim(v, "/"), "/") {
-		if seg != "{*}" && seg != "{**}" && strings.ContainsAny(seg, "{}") {
-			return fmt.Errorf("segment %s has '{' or '}' beyond a path template", quoteIfNeeded(seg))
-		}
-	}
-	return nil
-}

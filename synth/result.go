@@ -223,6 +223,7 @@ const (
 	CodeNoPeerAuthentication  = "no-peer-authentication"
 	CodeProbe                 = "health-probe"
 	CodeAPIVersion            = "api-version"
+	CodeGuessedIdentity       = "identity-from-pod-ip"
 )
 
 // Finding is a warning or note about the output.

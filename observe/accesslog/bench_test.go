@@ -114,4 +114,3 @@ func BenchmarkLearnFile(b *testing.B) {
 	}
 	reportCPU(b, cpu0, int64(len(data))*int64(b.N), lines)
 }
-

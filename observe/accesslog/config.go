@@ -77,8 +77,6 @@ type Config struct {
 	// OpenInputs is the number of inputs (files, pod log streams) read at
 	// once; 0 means max(2, Workers).
 	OpenInputs int
-
-	now func() time.Time
 }
 
 // DefaultConfig returns a Config with every default filled in.
@@ -175,13 +173,9 @@ func ParseFormat(s string) (*Format, error) {
 // window returns the bounds in Unix nanoseconds; start is math.MinInt64
 // when there is no lower bound.
 func (c *Config) window() (start, end int64, w snapshot.Window) {
-	now := time.Now
-	if c.now != nil {
-		now = c.now
-	}
 	e := c.End
 	if e.IsZero() {
-		e = now()
+		e = time.Now()
 	}
 	e = e.UTC()
 	end = e.UnixNano()
@@ -194,4 +188,3 @@ func (c *Config) window() (start, end int64, w snapshot.Window) {
 	}
 	return start, end, w
 }
-

@@ -342,8 +342,8 @@ func (w *worker) envoyInbound(r *record, c cluster, lc *lineCtx, e *entry) foldR
 	if pw, ok := w.pod(lc); ok {
 		ns, name = pw.ns, pw.name
 	}
-	if name == "" {
-		if wl := w.res.workloadByIP(lip); wl != nil {
+	if name == "" || ns == "" {
+		if wl := w.res.workloadByIP(lip); wl != nil && (name == "" || wl.Name == name) {
 			ns, name = wl.Namespace, wl.Name
 		}
 	}
@@ -430,10 +430,8 @@ func (w *worker) envoyWaypoint(r *record, c cluster, e *entry) foldResult {
 	}
 	svc := w.res.service(host)
 	wl := w.res.workloadByIP(tip)
-	if wl == nil && svc != nil {
-		if ws := w.res.idx.WorkloadsOfService(svc.Namespace, svc.Name); len(ws) == 1 {
-			wl = ws[0]
-		}
+	if wl == nil {
+		wl = w.res.onlyWorkload(svc)
 	}
 	if wl == nil {
 		w.unresolved(tip, svcHost)
@@ -497,10 +495,8 @@ func (w *worker) envoyOutbound(r *record, c cluster, lc *lineCtx, e *entry) fold
 	}
 	svc := w.res.service(hs)
 	wl := w.res.workloadByIP(uip)
-	if wl == nil && svc != nil {
-		if ws := w.res.idx.WorkloadsOfService(svc.Namespace, svc.Name); len(ws) == 1 {
-			wl = ws[0]
-		}
+	if wl == nil {
+		wl = w.res.onlyWorkload(svc)
 	}
 	if wl == nil {
 		w.unresolved(uip, host)

@@ -58,7 +58,7 @@ func TestPathCap(t *testing.T) {
 	}
 	checkEdges(t, res.Snapshot.Edges, wantEdges(
 		e("/a/1", false, 2, 0, 3000), e("/a/2", false, 1, 1000, 1000), // the first two paths stay raw
-		e("/a/", true, 2, 2000, 8000), // "/a/3" and "/a/4" fold into their parent
+		e("/a/", true, 2, 2000, 8000),     // "/a/3" and "/a/4" fold into their parent
 		e("/b/c/d/", true, 2, 4000, 5000), // their parent, cut to three segments
 		// The parent table is full (two entries): the first segment.
 		e("/x/", true, 1, 6000, 6000),

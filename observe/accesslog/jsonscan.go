@@ -50,19 +50,6 @@ func (t *keyTable) lookup(key []byte) field {
 	return fIgnore
 }
 
-func (t *keyTable) clone() *keyTable {
-	c := newKeyTable()
-	for _, b := range t.byLen {
-		for _, e := range b {
-			c.add(e.key, e.f)
-		}
-	}
-	for k, f := range t.long {
-		c.long[k] = f
-	}
-	return c
-}
-
 var errJSON = errors.New("not a valid JSON object")
 
 // scanJSON reads one JSON object and records the values of the keys that

@@ -42,7 +42,7 @@ type InputStats struct {
 	// Records is the number of access-log records read (inside the window
 	// or not); Envoy, Waypoint and Ztunnel count those that became
 	// evidence, by kind.
-	Records                 int64
+	Records                  int64
 	Envoy, Waypoint, Ztunnel int64
 	// Skipped counts other log output (istio-agent and Envoy messages,
 	// other ztunnel log targets).
@@ -517,6 +517,7 @@ func (l *run) finish(states []*inputState) *Result {
 	global = nil
 	covered = nil
 
+	var quietPods []string
 	for i, st := range states {
 		in := &l.inputs[i]
 		c := &st.stats
@@ -534,7 +535,19 @@ func (l *run) finish(states []*inputState) *Result {
 			s.Metadata.Windows = append(s.Metadata.Windows, w)
 		}
 		s.Metadata.Sources = append(s.Metadata.Sources, si)
-		s.Metadata.Warnings = append(s.Metadata.Warnings, l.warnings(in.Name, st)...)
+		s.Metadata.Warnings = append(s.Metadata.Warnings, l.warnings(in, st)...)
+		if c.records == 0 && in.Pod != nil {
+			quietPods = append(quietPods, in.Name)
+		}
+	}
+	if len(quietPods) > 0 {
+		// A pod without traffic is normal; one warning names them.
+		names := quietPods
+		if len(names) > 10 {
+			names = append(names[:10:10], "...")
+		}
+		s.Metadata.Warnings = append(s.Metadata.Warnings, fmt.Sprintf("access logs: %d of %d pod log streams had no access-log records: %s",
+			len(quietPods), len(l.inputs), strings.Join(names, ", ")))
 	}
 	// Normalize sorts the metadata; the edges are in order already.
 	s.Normalize()
@@ -543,23 +556,54 @@ func (l *run) finish(states []*inputState) *Result {
 	return res
 }
 
-type pair struct{ ns, workload, caller string }
+// pair is a destination workload and a name of a caller.
+type pair struct {
+	ns, workload string
+	caller       callerName
+}
+
+// callerName is a caller's workload (kind 'w', with its namespace), its
+// principal ('p') or its address ('i').
+type callerName struct {
+	kind     byte
+	ns, name string
+}
 
 // callers returns the names a key's caller goes by, most specific first:
 // its workload, its principal, or else its address.
-func callers(k *snapshot.Key) []string {
-	var out []string
+func callers(k *snapshot.Key) []callerName {
+	out := make([]callerName, 0, 2)
 	if k.SrcWorkload != "" {
-		out = append(out, "w:"+k.SrcNamespace+"/"+k.SrcWorkload)
+		out = append(out, callerName{'w', k.SrcNamespace, k.SrcWorkload})
 	}
 	if k.SrcPrincipal != "" {
-		out = append(out, "p:"+k.SrcPrincipal)
+		out = append(out, callerName{'p', "", k.SrcPrincipal})
 	}
 	if len(out) == 0 {
-		out = append(out, "ip:"+k.SrcIP)
+		out = append(out, callerName{'i', "", k.SrcIP})
 	}
 	return out
 }
+
+// evidenceLists are the evidence lists of edges, by the bits of an entry,
+// shared (read-only, with no room to append in place) by the edges.
+var evidenceLists = func() [8][]string {
+	var out [8][]string
+	for bits := range 8 {
+		var l []string
+		if bits&int(evEnvoy) != 0 {
+			l = append(l, snapshot.EvidenceEnvoyLog)
+		}
+		if bits&int(evWaypoint) != 0 {
+			l = append(l, snapshot.EvidenceWaypointLog)
+		}
+		if bits&int(evZtunnel) != 0 {
+			l = append(l, snapshot.EvidenceZtunnelLog)
+		}
+		out[bits] = l[:len(l):len(l)]
+	}
+	return out
+}()
 
 // kindOf names an input's evidence: the kind most of its records were, else
 // what its pod or the format say.
@@ -586,7 +630,8 @@ func (l *run) kindOf(in *Input, c *counters) string {
 	return snapshot.EvidenceEnvoyLog
 }
 
-func (l *run) warnings(name string, st *inputState) []string {
+func (l *run) warnings(in *Input, st *inputState) []string {
+	name := in.Name
 	c := &st.stats
 	var w []string
 	if c.malformed > 0 {
@@ -601,7 +646,7 @@ func (l *run) warnings(name string, st *inputState) []string {
 		w = append(w, fmt.Sprintf("access log %s: %d malformed lines skipped (line %s%s; the first: %s)",
 			name, c.malformed, strings.Join(nums, ", "), more, st.reason))
 	}
-	if c.records == 0 {
+	if c.records == 0 && in.Pod == nil {
 		w = append(w, fmt.Sprintf("access log %s: no access-log records in %d lines", name, c.lines))
 	}
 	if c.outside > 0 {
@@ -651,15 +696,7 @@ func (e *entry) edge() snapshot.Edge {
 	if e.last != 0 {
 		out.LastSeen = time.Unix(0, e.last).UTC()
 	}
-	if e.evidence&evEnvoy != 0 {
-		out.Evidence = append(out.Evidence, snapshot.EvidenceEnvoyLog)
-	}
-	if e.evidence&evWaypoint != 0 {
-		out.Evidence = append(out.Evidence, snapshot.EvidenceWaypointLog)
-	}
-	if e.evidence&evZtunnel != 0 {
-		out.Evidence = append(out.Evidence, snapshot.EvidenceZtunnelLog)
-	}
+	out.Evidence = evidenceLists[e.evidence&7]
 	return out
 }
 

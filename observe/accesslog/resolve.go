@@ -25,6 +25,7 @@ type resolver struct {
 
 	ips        map[string]*snapshot.Workload
 	inferredP  map[*snapshot.Workload]string
+	svcOnly    map[*snapshot.Service]*snapshot.Workload
 	principals map[string]principal
 	pods       map[string]podWorkload
 	strs       map[string]string
@@ -46,6 +47,7 @@ func newResolver(idx *snapshot.Index, td string, byName map[string][]*snapshot.W
 		idx: idx, td: td, byName: byName,
 		ips:        map[string]*snapshot.Workload{},
 		inferredP:  map[*snapshot.Workload]string{},
+		svcOnly:    map[*snapshot.Service]*snapshot.Workload{},
 		principals: map[string]principal{},
 		pods:       map[string]podWorkload{},
 		strs:       map[string]string{},
@@ -276,6 +278,23 @@ func (r *resolver) service(host string) *snapshot.Service {
 		return nil
 	}
 	return r.idx.ServiceByHost(host)
+}
+
+// onlyWorkload returns the workload a Service selects when it selects
+// exactly one, else nil.
+func (r *resolver) onlyWorkload(s *snapshot.Service) *snapshot.Workload {
+	if s == nil {
+		return nil
+	}
+	if w, ok := r.svcOnly[s]; ok {
+		return w
+	}
+	var w *snapshot.Workload
+	if ws := r.idx.WorkloadsOfService(s.Namespace, s.Name); len(ws) == 1 {
+		w = ws[0]
+	}
+	r.svcOnly[s] = w
+	return w
 }
 
 // hostNamespace returns the namespace of a Kubernetes Service host

@@ -221,7 +221,7 @@ func TestSampleIstioZtunnel(t *testing.T) {
 
 	res = learnSample(t, DefaultConfig(), "istio.io/verify-mtls-enabled.sleep-details.log")
 	checkEdges(t, res.Snapshot.Edges, wantEdges(edgeSpec{
-		src: certOf("cluster.local/ns/default/sa/sleep", "sleep"),
-		dst: snapshot.Destination{Namespace: "default", Workload: "details-v1", Service: "details.default.svc.cluster.local", Principal: "cluster.local/ns/default/sa/bookinfo-details"},
+		src:      certOf("cluster.local/ns/default/sa/sleep", "sleep"),
+		dst:      snapshot.Destination{Namespace: "default", Workload: "details-v1", Service: "details.default.svc.cluster.local", Principal: "cluster.local/ns/default/sa/bookinfo-details"},
 		reporter: srcR, port: 9080, proto: tcp, counts: snapshot.Counts{Requests: 1}, first: ts("2024-08-21T15:32:05.754291Z"), evidence: ztE}))
 }

@@ -21,12 +21,13 @@ type outPattern struct {
 	wide  bool
 }
 
-// prefixValue returns the classic prefix value that matches every path starting with p. A literal "{*"
-// in p would turn the value into a template, so the value is cut just before it (which widens it); ok is
+// prefixValue returns the classic prefix value that matches every path starting with p. A brace in p
+// would turn the value into a template or be refused by istiod, so the value is cut just before the first
+// one (which widens it); ok is
 // false when that leaves only "/" for a longer p, since "/*" would allow every path.
 func prefixValue(p string) (string, bool) {
 	cut := p
-	if i := strings.Index(p, "{*"); i >= 0 {
+	if i := strings.IndexAny(p, "{}"); i >= 0 {
 		cut = p[:i]
 	}
 	if cut == "" || cut == "/" && p != "/" {
@@ -36,16 +37,21 @@ func prefixValue(p string) (string, bool) {
 }
 
 // exactValue returns the value that matches exactly the observed path p. A path that ends in '*' or
-// contains "{*}" or "{**}" cannot be written exactly (Istio would read a prefix match or a template): it
+// contains a brace ("{*}", "{**}", "{id}") cannot be written exactly (Istio would read a prefix match or a template): it
 // gets the narrowest prefix value that still matches it, and widened is true. ok is false when even that
 // would be "/*", which allows every path.
+//
+// A brace anywhere is refused by istiod unless it is part of a whole {*} or {**} segment, and '{' is
+// not a pchar that a template segment could match, so a path with a brace also gets the prefix value
+// that ends just before its first brace.
 func exactValue(p string) (value string, widened, ok bool) {
-	if !isTemplate(p) && !strings.HasSuffix(p, "*") {
+	brace := strings.IndexAny(p, "{}")
+	if brace < 0 && !strings.HasSuffix(p, "*") {
 		return p, false, true
 	}
 	head := p[:len(p)-1]
-	if i := strings.Index(p, "{*"); i >= 0 {
-		head = p[:i]
+	if brace >= 0 {
+		head = p[:brace]
 	}
 	if head == "" || head == "/" {
 		return "", true, false

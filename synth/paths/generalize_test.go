@@ -263,7 +263,7 @@ func TestGeneralizeUnsafeCharacters(t *testing.T) {
 		{name: "star inside is literal", path: "/a/b*c", want: []string{"/a/b*c"}},
 		{name: "trailing star would be a prefix", path: "/a/b*", want: []string{"/a/b*"}, wantNote: "cannot be written exactly"},
 		{name: "template text would be a template", path: "/a/{*}/c", want: []string{"/a/*"}, wantNote: "cannot be written exactly"},
-		{name: "named braces are literal", path: "/a/{id}", want: []string{"/a/{id}"}},
+		{name: "named braces widen to the prefix before them", path: "/a/{id}", want: []string{"/a/*"}, wantNote: "cannot be written exactly"},
 		{name: "template text right after the root", path: "/{*}", wantUncovered: []Observation{{Path: "/{*}", Requests: 1}}},
 		{name: "not origin-form", path: "*", wantUncovered: []Observation{{Path: "*", Requests: 1}}},
 		{name: "empty", path: "", wantUncovered: []Observation{{Path: "", Requests: 1}}},

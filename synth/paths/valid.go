@@ -22,6 +22,12 @@ func Valid(value string) error {
 		return fmt.Errorf("empty path value")
 	}
 	if !isTemplate(value) {
+		// istiod's CheckValidPathTemplate rejects a brace that is not part
+		// of a whole {*} or {**} segment in every path value, template or not
+		// (istio: pkg/config/security/security.go).
+		if strings.ContainsAny(value, "{}") {
+			return fmt.Errorf("path %q has braces that are not {*} or {**} segments (named variables are not supported)", value)
+		}
 		return nil
 	}
 	if value[0] != '/' {

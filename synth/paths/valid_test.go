@@ -60,7 +60,8 @@ func TestValid(t *testing.T) {
 		{name: "plain prefix", value: "/a/*"},
 		{name: "plain suffix", value: "*/info"},
 		{name: "plain star", value: "*"},
-		{name: "plain with braces is exact", value: "/a/{id}"},
+		{name: "plain with braces is refused, as istiod does", value: "/a/{id}", wantErr: true},
+		{name: "a lone closing brace is refused", value: "/a/}", wantErr: true},
 		{name: "empty", value: "", wantErr: true},
 	}
 	for _, tc := range tests {

@@ -113,7 +113,7 @@ func Inputs(ctx context.Context, client kubernetes.Interface, cfg Config) ([]acc
 				if role == accesslog.RoleSidecar && !cfg.Sidecars || role == accesslog.RoleWaypoint && !cfg.Waypoints {
 					continue
 				}
-				if c := container(p, cfg.Container); c != "" && running(p) {
+				if c := container(p, cmp.Or(cfg.Container, DefaultContainer)); c != "" && running(p) {
 					out = append(out, input(client, p, c, role, opts))
 				}
 			}

@@ -69,7 +69,7 @@ func TestAgainstAPIServer(t *testing.T) {
 				t.Errorf("input %s has %d lines, want 0", s.Name, s.Lines)
 			}
 		}
-		want := "access log pod/" + ns + "/cart-1/istio-proxy: no access-log records in 0 lines"
+		want := "access logs: 2 of 2 pod log streams had no access-log records: pod/" + ns + "/cart-1/istio-proxy, pod/" + ns + "/waypoint-1/istio-proxy"
 		found := false
 		for _, w := range res.Snapshot.Metadata.Warnings {
 			found = found || w == want

@@ -47,7 +47,7 @@ var logs = map[string]string{
 	// The pod's address is not in the inventory: the destination is the pod.
 	"shop": "2026-11-01T10:00:01.100000000Z 2026-11-01T10:00:01.000000Z\tinfo\tEnvoy proxy is ready\n" +
 		`2026-11-01T10:00:02.100000000Z [2026-11-01T10:00:02.000Z] "GET /cart/items?x=1 HTTP/1.1" 200 - via_upstream - "-" 0 10 1 1 "-" "curl" "id" "cart:80" "10.1.0.77:8080" inbound|8080|| 127.0.0.6:1 10.1.0.77:8080 10.1.0.10:2 outbound_.80_._.cart.shop.svc.cluster.local default` + "\n",
-	"mall": `2026-11-01T10:00:03.100000000Z [2026-11-01T10:00:03.000Z] "GET /shelf/1 HTTP/1.1" 200 - via_upstream - "-" 0 10 1 1 "-" "curl" "id" "shelf:80" "envoy://connect_originate/10.2.0.10:8080" inbound-vip|80|http|shelf.mall.svc.cluster.local envoy://internal_client_address/ 10.96.5.5:80 10.1.0.10:3 - default` + "\n",
+	"mall":         `2026-11-01T10:00:03.100000000Z [2026-11-01T10:00:03.000Z] "GET /shelf/1 HTTP/1.1" 200 - via_upstream - "-" 0 10 1 1 "-" "curl" "id" "shelf:80" "envoy://connect_originate/10.2.0.10:8080" inbound-vip|80|http|shelf.mall.svc.cluster.local envoy://internal_client_address/ 10.96.5.5:80 10.1.0.10:3 - default` + "\n",
 	"istio-system": "2026-11-01T10:00:04.100000000Z 2026-11-01T10:00:04.000000Z\tinfo\taccess\tconnection complete\tsrc.addr=10.1.0.10:4 src.workload=\"web-6d4cf56db6-x7k2p\" src.namespace=\"shop\" src.identity=\"spiffe://cluster.local/ns/shop/sa/web\" dst.addr=10.2.0.10:15008 dst.hbone_addr=10.2.0.10:8080 dst.service=\"shelf.mall.svc.cluster.local\" dst.workload=\"shelf-6c7d8f9b5-mnpqr\" dst.namespace=\"mall\" dst.identity=\"spiffe://cluster.local/ns/mall/sa/shelf\" direction=\"inbound\" bytes_sent=1 bytes_recv=1 duration=\"1ms\"\n",
 }
 

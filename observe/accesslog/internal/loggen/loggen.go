@@ -24,7 +24,7 @@ const (
 
 type workload struct {
 	ns, name, pod, ip, sa string
-	port              int
+	port                  int
 }
 
 // Gen writes lines. It is deterministic for a seed.
@@ -50,10 +50,8 @@ func New(seed uint64) *Gen {
 			})
 		}
 	}
-	for _, p := range []string{"/api/v1/orders", "/api/v1/orders/%d", "/api/v1/users/%d/cart", "/healthz", "/static/app.js",
-		"/api/v2/items/%d/reviews", "/shop.v1.Cart/AddItem", "/metrics"} {
-		g.paths = append(g.paths, p)
-	}
+	g.paths = []string{"/api/v1/orders", "/api/v1/orders/%d", "/api/v1/users/%d/cart", "/healthz", "/static/app.js",
+		"/api/v2/items/%d/reviews", "/shop.v1.Cart/AddItem", "/metrics"}
 	return g
 }
 
@@ -89,10 +87,10 @@ func (g *Gen) pick() (src, dst workload) {
 	return g.workloads[s], g.workloads[d]
 }
 
-// path returns a path and a query string. Three of the eight paths carry an
-// ID, one of them from a thousand values, so that about one call in ten
-// has a path (and edge) not seen before, as REST APIs with IDs in their
-// paths do.
+// path returns a path and a query string: one of eight choices, four with
+// an ID (three from twenty values, one from a thousand), so that about one
+// call in ten has a path (and edge) not seen before, as REST APIs with IDs
+// in their paths do.
 func (g *Gen) path() (string, string) {
 	i := g.rng.IntN(len(g.paths))
 	p := g.paths[i]
