@@ -275,4 +275,3 @@ func quoteIfNeeded(v string) string {
 	}
 	return v
 }
-
