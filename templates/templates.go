@@ -8,8 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"text/template"
+	"time"
 )
 
 //go:embed *.tmpl
@@ -85,5 +88,89 @@ func Funcs() template.FuncMap {
 			r := strings.NewReplacer("|", `\|`, "\n", " ", "`", "'")
 			return r.Replace(fmt.Sprint(s))
 		},
+		// commas renders an integer with thousands separators: 1,204.
+		"commas": commas,
+		// chomp removes trailing newlines.
+		"chomp": func(text string) string { return strings.TrimRight(text, "\n") },
+		// add sums integers.
+		"add": func(n ...int) int {
+			s := 0
+			for _, x := range n {
+				s += x
+			}
+			return s
+		},
+		// first returns the first n elements of a slice (all when n <= 0).
+		"first": func(n int, list any) (any, error) {
+			v := reflect.ValueOf(list)
+			if v.Kind() != reflect.Slice {
+				return nil, fmt.Errorf("first: %T is not a slice", list)
+			}
+			if n <= 0 || v.Len() <= n {
+				return list, nil
+			}
+			return v.Slice(0, n).Interface(), nil
+		},
+		// more returns how many elements of a slice first n leaves out.
+		"more": func(n int, list any) (int, error) {
+			v := reflect.ValueOf(list)
+			if v.Kind() != reflect.Slice {
+				return 0, fmt.Errorf("more: %T is not a slice", list)
+			}
+			if n <= 0 || v.Len() <= n {
+				return 0, nil
+			}
+			return v.Len() - n, nil
+		},
+		// when renders a time (or *time.Time) as "2026-11-20 12:00 UTC".
+		"when": func(t any) string {
+			switch x := t.(type) {
+			case time.Time:
+				return x.UTC().Format("2006-01-02 15:04 MST")
+			case *time.Time:
+				if x != nil {
+					return x.UTC().Format("2006-01-02 15:04 MST")
+				}
+			}
+			return "?"
+		},
+		// indent prefixes every line of text with n spaces.
+		"indent": func(n int, text string) string {
+			pad := strings.Repeat(" ", n)
+			lines := strings.SplitAfter(text, "\n")
+			for i, l := range lines {
+				if l != "" {
+					lines[i] = pad + l
+				}
+			}
+			return strings.Join(lines, "")
+		},
+		// color wraps text in the ANSI colour name (red, green, yellow,
+		// cyan, bold), and colordiff colours the lines of a unified diff,
+		// when the command colours its output; as defined here they return
+		// text unchanged (meshgen diff replaces them for a terminal).
+		"color":     func(_ string, text any) string { return fmt.Sprint(text) },
+		"colordiff": func(text string) string { return text },
 	}
+}
+
+// commas renders an integer with thousands separators.
+func commas(n any) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+		return fmt.Sprint(n)
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"istio.io/client-go/pkg/clientset/versioned"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/meshgen/meshgen/observe/badinput"
 	"github.com/meshgen/meshgen/observe/snapshot"
@@ -45,9 +43,7 @@ func (f *checkFormat) Set(v string) error {
 type checkOptions struct {
 	observations  string
 	policies      string
-	cluster       bool
-	kubeconfig    string
-	kubeContext   string
+	kube          kubeFlags
 	baseline      string
 	output        checkFormat
 	templateDir   string
@@ -64,9 +60,7 @@ func (o *checkOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.observations, "observations", "", "observation snapshot to replay (required; .gz is decompressed)")
 	f.StringVar(&o.policies, "policies", "", "directory (or file) of policy YAML to check; read recursively")
-	f.BoolVar(&o.cluster, "cluster", false, "check the policies deployed in the cluster instead of --policies")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for --cluster (default: $KUBECONFIG, ~/.kube/config)")
-	f.StringVar(&o.kubeContext, "context", "", "kubeconfig context for --cluster (default: the current context)")
+	o.kube.addFlags(f, "cluster", "check the policies deployed in the cluster instead of --policies", false)
 	f.StringVar(&o.baseline, "baseline", "", "directory of the policies in force now, for the privilege summary (default: no policy, everything allowed)")
 	f.VarP(&o.output, "output", "o", "output format: text, json or markdown")
 	f.StringVar(&o.templateDir, "template-dir", "", "directory whose check.txt.tmpl / check.md.tmpl replace the built-in templates")
@@ -84,12 +78,12 @@ func (o *checkOptions) Validate() error {
 	switch {
 	case o.observations == "":
 		return usageErrorf("--observations is required")
-	case o.policies == "" && !o.cluster:
+	case o.policies == "" && !o.kube.enabled():
 		return usageErrorf("one of --policies or --cluster is required")
-	case o.policies != "" && o.cluster:
+	case o.policies != "" && o.kube.enabled():
 		return usageErrorf("--policies and --cluster cannot be used together")
-	case !o.cluster && (o.kubeconfig != "" || o.kubeContext != ""):
-		return usageErrorf("--kubeconfig and --context need --cluster")
+	case o.kube.validate() != nil:
+		return o.kube.validate()
 	case o.minRequests < 0:
 		return usageErrorf("--min-requests: %d is negative", o.minRequests)
 	case o.rootNamespace == "":
@@ -165,29 +159,16 @@ func (o *checkOptions) Run(ctx context.Context, s streams) error {
 
 // loadPolicies reads --policies or the cluster; source names it for the report.
 func (o *checkOptions) loadPolicies(ctx context.Context) (ps *eval.PolicySet, source string, err error) {
-	if !o.cluster {
+	if !o.kube.enabled() {
 		ps, _, err := policyset.LoadDir(o.policies)
 		if err != nil {
 			return nil, "", fmt.Errorf("--policies: %w", err)
 		}
 		return ps, o.policies, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.kubeContext})
-	cfg, err := cc.ClientConfig()
+	c, name, err := o.kube.istioClient()
 	if err != nil {
-		return nil, "", usageErrorf("--cluster: loading the kubeconfig: %w", err)
-	}
-	name := o.kubeContext
-	if name == "" {
-		if raw, err := cc.RawConfig(); err == nil {
-			name = raw.CurrentContext
-		}
-	}
-	c, err := versioned.NewForConfig(cfg)
-	if err != nil {
-		return nil, "", fmt.Errorf("--cluster: creating the Istio client: %w", err)
+		return nil, "", err
 	}
 	ps, err = policyset.FromCluster(ctx, c, nil)
 	if err != nil {

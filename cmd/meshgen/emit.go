@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,7 +18,9 @@ import (
 	"github.com/meshgen/meshgen/observe/snapshot"
 	"github.com/meshgen/meshgen/synth"
 	"github.com/meshgen/meshgen/synth/config"
+	"github.com/meshgen/meshgen/synth/eval"
 	"github.com/meshgen/meshgen/synth/render"
+	"github.com/meshgen/meshgen/synth/repo"
 )
 
 // emitOptions are the flags of meshgen emit.
@@ -35,6 +40,7 @@ type emitOptions struct {
 	excludeNamespaces []string
 	siblingThreshold  int
 	maxPaths          int
+	force             bool
 
 	// Set by Complete.
 	synth      synth.Options
@@ -69,6 +75,7 @@ func (o *emitOptions) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.excludeNamespaces, "exclude-namespace", nil, `write no policies for this destination namespace (repeatable; "prefix*" allowed)`)
 	f.IntVar(&o.siblingThreshold, "path-sibling-threshold", 0, "distinct sibling path segments that become {*} (0: default)")
 	f.IntVar(&o.maxPaths, "max-paths-per-rule", 0, "cap on path values per rule; past it, subtrees merge into {**} and the summary says so (0: default)")
+	f.BoolVar(&o.force, "force", false, "with --out DIR, overwrite (or prune) meshgen's files that a person edited; files meshgen does not manage are never touched")
 }
 
 // Complete builds the synthesis options: defaults, then meshgen.yaml, then
@@ -231,11 +238,52 @@ func (o *emitOptions) Run(ctx context.Context, s streams) error {
 		if err != nil {
 			return err
 		}
-		if err := render.WriteDir(o.out, files); err != nil {
+		written, err := repo.Apply(o.out, files, repo.Options{Owns: o.owns, Force: o.force})
+		if err != nil {
+			var ce *repo.ConflictError
+			if errors.As(err, &ce) {
+				return &findingsError{msg: err.Error()}
+			}
 			return err
 		}
+		defer reportRepo(s.errOut, o.out, written)
 	}
 	return render.Summary(s.errOut, res)
+}
+
+// owns reports whether this run is responsible for the directory of
+// namespace ns, that is whether synthesis writes policies for ns
+// (--namespace, --exclude-namespace and meshgen.yaml's exclusions, the root
+// namespace): meshgen's files there are rewritten or pruned, and those of
+// other namespaces are left as they are.
+func (o *emitOptions) owns(ns string) bool {
+	opts := &o.synth
+	if len(opts.Namespaces) > 0 && !slices.Contains(opts.Namespaces, ns) {
+		return false
+	}
+	for _, p := range opts.ExcludeNamespaces {
+		if p == ns || (strings.HasSuffix(p, "*") && strings.HasPrefix(ns, strings.TrimSuffix(p, "*"))) {
+			return false
+		}
+	}
+	return ns != cmp.Or(opts.RootNamespace, eval.DefaultRootNamespace)
+}
+
+// reportRepo adds to the summary what the policy directory writer did that
+// the user should know: files pruned or overwritten, warnings.
+func reportRepo(w io.Writer, dir string, r *repo.Result) {
+	if r.Recovered {
+		fmt.Fprintf(w, "meshgen emit: undid an interrupted earlier emit into %s first\n", dir)
+	}
+	for _, p := range r.Pruned {
+		fmt.Fprintf(w, "  pruned %s (meshgen no longer writes it)\n", p)
+	}
+	for _, p := range r.Overwritten {
+		fmt.Fprintf(w, "  overwrote %s, which a person had edited (--force)\n", p)
+	}
+	for _, m := range r.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", m)
+	}
 }
 
 func (o *emitOptions) toStdout() bool { return o.out == "" || o.out == "-" }
@@ -287,7 +335,14 @@ YAML comments. A summary of what was written and what was left out (and why) goe
 to stderr.
 
 Settings come from meshgen's defaults, then meshgen.yaml (in --out, or --config),
-then the flags given on the command line.`,
+then the flags given on the command line.
+
+With --out DIR, emit manages DIR as a policy repository: it rewrites or prunes only
+the files it wrote (a header comment and the label app.kubernetes.io/managed-by:
+meshgen; DIR/.meshgen/SHA256SUMS records their content), never a file a person
+added, and keeps a person's entries in its kustomization.yaml. When a person edited
+one of meshgen's files, nothing is written and emit exits 1 naming the files (--force
+overwrites them). The tree changes as a whole or not at all (docs/ci.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(cmd); err != nil {

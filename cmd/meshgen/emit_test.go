@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshgen/meshgen/synth/repo"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/scenarios")
@@ -112,7 +114,9 @@ func scenarioArgs(t *testing.T, dir string) []string {
 }
 
 // readTree reads every file under dir into a map by slash-separated
-// relative path. A missing dir is an empty tree.
+// relative path. A missing dir is an empty tree. meshgen's state directory
+// (.meshgen/, checksums that follow the files) is left out; synth/repo's
+// tests cover it.
 func readTree(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	tree := map[string]string{}
@@ -124,6 +128,9 @@ func readTree(t *testing.T, dir string) map[string]string {
 			return err
 		}
 		if d.IsDir() {
+			if p != dir && d.Name() == repo.StateDir {
+				return fs.SkipDir
+			}
 			return nil
 		}
 		b, err := os.ReadFile(p)

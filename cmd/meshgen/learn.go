@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/meshgen/meshgen/observe/accesslog"
@@ -60,35 +59,6 @@ func (v timeValue) Set(s string) error {
 	return nil
 }
 
-// clusterAccess holds the usual kubeconfig flags, shared by the commands that
-// can read a cluster.
-type clusterAccess struct {
-	kubeconfig  string
-	context     string
-	useCluster  bool
-	clusterFlag string // the name of the flag that turns cluster reading on
-}
-
-func (c *clusterAccess) addFlags(fs *pflag.FlagSet, clusterFlag, clusterHelp string) {
-	c.clusterFlag = clusterFlag
-	fs.BoolVar(&c.useCluster, clusterFlag, false, clusterHelp)
-	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster config); implies --"+clusterFlag)
-	fs.StringVar(&c.context, "context", "", "kubeconfig context to use; implies --"+clusterFlag)
-}
-
-// enabled reports whether the user asked for cluster access.
-func (c *clusterAccess) enabled() bool {
-	return c.useCluster || c.kubeconfig != "" || c.context != ""
-}
-
-func (c *clusterAccess) client() (kubernetes.Interface, string, error) {
-	client, _, err := inventory.ClientFromKubeconfig(c.kubeconfig, c.context)
-	if err != nil {
-		return nil, "", fmt.Errorf("connecting to the cluster: %w", err)
-	}
-	return client, inventory.KubeconfigContext(c.kubeconfig, c.context), nil
-}
-
 type learnOptions struct {
 	prom          prometheus.Config
 	promHeaders   []string
@@ -100,7 +70,7 @@ type learnOptions struct {
 	namespaces        []string
 	excludeNamespaces []string
 
-	cluster       clusterAccess
+	cluster       kubeFlags
 	inventoryFile string
 
 	accessLogs []string
@@ -143,7 +113,7 @@ func (o *learnOptions) AddFlags(cmd *cobra.Command) {
 	fs.IntVar(&o.prom.MaxSeriesPerQuery, prometheus.FlagMaxSeriesPerQuery, o.prom.MaxSeriesPerQuery, "a namespace whose answer has more series is queried again one workload at a time")
 	fs.IntVar(&o.prom.Concurrency, prometheus.FlagConcurrency, o.prom.Concurrency, "Prometheus queries in flight at once")
 
-	o.cluster.addFlags(fs, "cluster", "read the inventory (workloads, selectors, service accounts, ports, waypoints) from the cluster")
+	o.cluster.addFlags(fs, "cluster", "read the inventory (workloads, selectors, service accounts, ports, waypoints) from the cluster", true)
 	fs.StringVar(&o.inventoryFile, "inventory", "", "read the inventory from the output of `"+inventory.KubectlCommand+"` instead of the cluster")
 
 	fs.StringArrayVar(&o.accessLogs, accesslog.FlagAccessLog, nil, "access-log file of Envoy (sidecar, waypoint) or ztunnel; globs, - for stdin, .gz read transparently (repeatable)")

@@ -88,8 +88,13 @@ func FromObjects(objs []Object) *eval.PolicySet {
 	return ps
 }
 
+// configFile is synth/config.FileName, emit's settings in a policy
+// repository, which is not a policy.
+const configFile = "meshgen.yaml"
+
 // LoadDir reads every *.yaml and *.yml file under dir (recursively, in
-// lexical order; dot-directories and kustomization files are skipped), or
+// lexical order; dot-directories, kustomization files and dir/meshgen.yaml
+// are skipped), or
 // dir itself when it is a file. Files may hold several documents and List
 // documents. AuthorizationPolicy and PeerAuthentication of
 // security.istio.io/v1 and v1beta1 are decoded strictly (an unknown field is
@@ -144,6 +149,9 @@ func listFiles(dir string) ([]string, error) {
 		}
 		if base := strings.TrimSuffix(name, ext); base == "kustomization" || base == "Kustomization" {
 			return nil
+		}
+		if name == configFile && filepath.Dir(p) == filepath.Clean(dir) {
+			return nil // emit's settings (synth/config) at the top of a policy repository
 		}
 		files = append(files, p)
 		return nil
