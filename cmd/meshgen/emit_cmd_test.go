@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,13 +12,6 @@ import (
 // sidecarSnapshot is a golden scenario's snapshot used by the command tests.
 var sidecarSnapshot = filepath.Join(scenariosDir, "sidecar-mesh", "snapshot.json")
 
-// runEmit runs meshgen with args and returns the exit code and output.
-func runEmit(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, errOut: &errOut})
-	return code, out.String(), errOut.String()
-}
 
 func TestEmitUsageErrors(t *testing.T) {
 	damaged := filepath.Join(t.TempDir(), "damaged.json")
@@ -45,7 +36,7 @@ func TestEmitUsageErrors(t *testing.T) {
 		{name: "missing config", args: []string{"emit", "--observations", sidecarSnapshot, "--config", filepath.Join(t.TempDir(), "meshgen.yaml")}, wantCode: 2, wantErr: "meshgen.yaml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runEmit(t, tc.args...)
+			code, _, stderr := runMeshgen(t, tc.args...)
 			if code != tc.wantCode || !strings.Contains(stderr, tc.wantErr) {
 				t.Errorf("meshgen %s = exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, stderr, tc.wantCode, tc.wantErr)
 			}
@@ -62,7 +53,7 @@ func TestEmitDamagedSnapshotWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	code, _, stderr := runEmit(t, "emit", "--observations", damaged, "--out", out)
+	code, _, stderr := runMeshgen(t, "emit", "--observations", damaged, "--out", out)
 	if code != 2 {
 		t.Fatalf("emit of a damaged snapshot = exit %d (%s), want 2", code, stderr)
 	}
@@ -89,7 +80,7 @@ func TestEmitConfigErrors(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte(tc.config), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			code, _, stderr := runEmit(t, "emit", "--observations", sidecarSnapshot, "--out", out)
+			code, _, stderr := runMeshgen(t, "emit", "--observations", sidecarSnapshot, "--out", out)
 			if code != 2 || !strings.Contains(stderr, cfg) || !strings.Contains(stderr, tc.wantErr) {
 				t.Errorf("emit with meshgen.yaml %q = exit %d, stderr %q; want exit 2 naming %s and %q", tc.config, code, stderr, cfg, tc.wantErr)
 			}
@@ -104,14 +95,14 @@ func TestEmitConfigErrors(t *testing.T) {
 // TestEmitStdout checks that --out - and no --out print the same
 // multi-document stream, and that it holds every file of the directory form.
 func TestEmitStdout(t *testing.T) {
-	code, dash, stderr := runEmit(t, "emit", "--observations", sidecarSnapshot, "--out", "-")
+	code, dash, stderr := runMeshgen(t, "emit", "--observations", sidecarSnapshot, "--out", "-")
 	if code != 0 {
 		t.Fatalf("emit --out - = exit %d: %s", code, stderr)
 	}
 	if !strings.HasPrefix(stderr, "meshgen emit: ") {
 		t.Errorf("emit --out - summary on stderr = %q, want it to start with %q", stderr, "meshgen emit: ")
 	}
-	code, none, _ := runEmit(t, "emit", "--observations", sidecarSnapshot)
+	code, none, _ := runMeshgen(t, "emit", "--observations", sidecarSnapshot)
 	if code != 0 {
 		t.Fatalf("emit without --out = exit %d", code)
 	}
@@ -144,11 +135,11 @@ func TestEmitFlagsBeatConfig(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, "meshgen.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := runEmit(t, "emit", "--observations", sidecarSnapshot, "--out", out)
+	code, _, stderr := runMeshgen(t, "emit", "--observations", sidecarSnapshot, "--out", out)
 	if code != 0 || !strings.Contains(stderr, "below --min-requests") || strings.Contains(stderr, "authorizationpolicy/") {
 		t.Errorf("emit with minRequests 1000000 in meshgen.yaml: exit %d, summary:\n%s\nwant everything below --min-requests", code, stderr)
 	}
-	code, _, stderr = runEmit(t, "emit", "--observations", sidecarSnapshot, "--out", out, "--min-requests", "1")
+	code, _, stderr = runMeshgen(t, "emit", "--observations", sidecarSnapshot, "--out", out, "--min-requests", "1")
 	if code != 0 || strings.Contains(stderr, "below --min-requests") || !strings.Contains(stderr, "authorizationpolicy/cart") {
 		t.Errorf("emit --min-requests 1 over meshgen.yaml: exit %d, summary:\n%s\nwant the flag to win", code, stderr)
 	}
@@ -165,14 +156,14 @@ func TestEmitLeavesOtherFiles(t *testing.T) {
 	if err := os.WriteFile(mine, []byte("hand-written\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := runEmit(t, "emit", "--observations", sidecarSnapshot, "--out", out); code != 0 {
+	if code, _, stderr := runMeshgen(t, "emit", "--observations", sidecarSnapshot, "--out", out); code != 0 {
 		t.Fatalf("emit = exit %d: %s", code, stderr)
 	}
 	first := readTree(t, out)
 	if first["shop/my-extra-policy.yaml"] != "hand-written\n" {
 		t.Errorf("emit changed a file it did not write: %q", first["shop/my-extra-policy.yaml"])
 	}
-	if code, _, stderr := runEmit(t, "emit", "--observations", sidecarSnapshot, "--out", out); code != 0 {
+	if code, _, stderr := runMeshgen(t, "emit", "--observations", sidecarSnapshot, "--out", out); code != 0 {
 		t.Fatalf("second emit = exit %d: %s", code, stderr)
 	}
 	if diff := cmp.Diff(first, readTree(t, out)); diff != "" {

@@ -12,7 +12,7 @@ import (
 // Exit codes, documented in the README.
 const (
 	exitOK       = 0
-	exitFindings = 1 // diff found differences; check found denied traffic
+	exitFindings = 1 // diff found differences; check found denied traffic; emit found edited managed files
 	exitUsage    = 2 // bad flags, bad input files
 	exitRuntime  = 3 // a server, the file system or the network failed
 )

@@ -114,7 +114,7 @@ func (o *learnOptions) AddFlags(cmd *cobra.Command) {
 	fs.IntVar(&o.prom.Concurrency, prometheus.FlagConcurrency, o.prom.Concurrency, "Prometheus queries in flight at once")
 
 	o.cluster.addFlags(fs, "cluster", "read the inventory (workloads, selectors, service accounts, ports, waypoints) from the cluster", true)
-	fs.StringVar(&o.inventoryFile, "inventory", "", "read the inventory from the output of `"+inventory.KubectlCommand+"` instead of the cluster")
+	fs.StringVar(&o.inventoryFile, "inventory", "", "read the inventory from a file: the output of '"+inventory.KubectlCommand+"' (JSON or YAML, .gz allowed)")
 
 	fs.StringArrayVar(&o.accessLogs, accesslog.FlagAccessLog, nil, "access-log file of Envoy (sidecar, waypoint) or ztunnel; globs, - for stdin, .gz read transparently (repeatable)")
 	fs.BoolVar(&o.fromPods, accesslog.FlagFromPods, false, "stream the access logs of istio-proxy sidecars, waypoints and ztunnel through the API server")
