@@ -12,7 +12,6 @@ import (
 // sidecarSnapshot is a golden scenario's snapshot used by the command tests.
 var sidecarSnapshot = filepath.Join(scenariosDir, "sidecar-mesh", "snapshot.json")
 
-
 func TestEmitUsageErrors(t *testing.T) {
 	damaged := filepath.Join(t.TempDir(), "damaged.json")
 	if err := os.WriteFile(damaged, []byte("{\n  \"apiVersion\": \"meshgen.dev/v1alpha1\",\n  \"kind\": \"ObservationSnapshot\",\n  \"edges\": [\n    {\"source\": "), 0o644); err != nil {
