@@ -13,11 +13,16 @@ FUZZTIME ?= 20s
 # hack/tools/README.md for the measured CI budget). TESTFLAGS= turns it off.
 TESTFLAGS ?= -race -timeout=20m
 
-.PHONY: build tools lint test test-unit fuzz
+.PHONY: build demo tools lint test test-unit fuzz
 
 ## build: bin/meshgen, stamped with `git describe --always --dirty`
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/meshgen ./cmd/meshgen
+
+## demo: learn from the bundled sample mesh (served by a real, local Prometheus), print the policies, check them
+demo: build
+	@command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || hack/tools/install.sh apt
+	MESHGEN=$(BIN)/meshgen hack/demo.sh
 
 ## tools: etcd and prometheus (apt) when missing; kube-apiserver, istioctl, staticcheck into bin/
 tools:
