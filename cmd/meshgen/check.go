@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -41,19 +40,18 @@ func (f *checkFormat) Set(v string) error {
 
 // checkOptions are the flags of meshgen check.
 type checkOptions struct {
-	observations  string
-	policies      string
-	kube          kubeFlags
-	baseline      string
-	output        checkFormat
-	templateDir   string
-	rootNamespace string
-	trustDomain   string
-	minRequests   int64
+	observations string
+	policies     string
+	kube         kubeFlags
+	baseline     string
+	output       checkFormat
+	templateDir  string
+	mesh         meshFlags
+	minRequests  int64
 }
 
 func newCheckOptions() *checkOptions {
-	return &checkOptions{output: checkText, rootNamespace: eval.DefaultRootNamespace}
+	return &checkOptions{output: checkText}
 }
 
 func (o *checkOptions) AddFlags(cmd *cobra.Command) {
@@ -64,8 +62,7 @@ func (o *checkOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.baseline, "baseline", "", "directory of the policies in force now, for the privilege summary (default: no policy, everything allowed)")
 	f.VarP(&o.output, "output", "o", "output format: text, json or markdown")
 	f.StringVar(&o.templateDir, "template-dir", "", "directory whose check.txt.tmpl / check.md.tmpl replace the built-in templates")
-	f.StringVar(&o.rootNamespace, "root-namespace", o.rootNamespace, "the mesh root namespace (MeshConfig rootNamespace): its policies apply mesh-wide")
-	f.StringVar(&o.trustDomain, "trust-domain", "", "the mesh trust domain (default: the single trust domain of the observed principals, else cluster.local)")
+	o.mesh.addFlags(f)
 	f.Int64Var(&o.minRequests, "min-requests", 0, "do not replay (caller, workload) pairs with fewer allowed requests, as emit --min-requests leaves them out (0: replay all)")
 }
 
@@ -86,10 +83,8 @@ func (o *checkOptions) Validate() error {
 		return o.kube.validate()
 	case o.minRequests < 0:
 		return usageErrorf("--min-requests: %d is negative", o.minRequests)
-	case o.rootNamespace == "":
-		return usageErrorf("--root-namespace must not be empty")
-	case o.trustDomain != "" && (strings.ContainsAny(o.trustDomain, "/* ") || strings.HasPrefix(o.trustDomain, "spiffe:")):
-		return usageErrorf("--trust-domain: %q is not a trust domain (no spiffe://, slashes or wildcards)", o.trustDomain)
+	case o.mesh.validate() != nil:
+		return o.mesh.validate()
 	}
 	return nil
 }
@@ -104,21 +99,15 @@ func (o *checkOptions) Run(ctx context.Context, s streams) error {
 	if err != nil {
 		return err
 	}
-	td := o.trustDomain
-	if td == "" {
-		td = eval.DefaultTrustDomain
-		if len(snap.Metadata.TrustDomains) == 1 {
-			td = snap.Metadata.TrustDomains[0]
-		}
-	}
-	ps.RootNamespace, ps.TrustDomain = o.rootNamespace, td
+	td := o.mesh.resolvedTrustDomain(snap)
+	o.mesh.apply(td, ps)
 	copts := eval.CheckOptions{TrustDomain: td, MinRequests: o.minRequests}
 	if o.baseline != "" {
 		base, _, err := policyset.LoadDir(o.baseline)
 		if err != nil {
 			return fmt.Errorf("--baseline: %w", err)
 		}
-		base.RootNamespace, base.TrustDomain = o.rootNamespace, td
+		o.mesh.apply(td, base)
 		copts.Baseline = base
 	}
 	if err := ctx.Err(); err != nil {

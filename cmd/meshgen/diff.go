@@ -16,7 +16,6 @@ import (
 	"github.com/meshgen/meshgen/observe/badinput"
 	"github.com/meshgen/meshgen/observe/snapshot"
 	"github.com/meshgen/meshgen/synth/diff"
-	"github.com/meshgen/meshgen/synth/eval"
 	"github.com/meshgen/meshgen/synth/policyset"
 )
 
@@ -53,8 +52,7 @@ type diffOptions struct {
 	output        string
 	color         string
 	templateDir   string
-	rootNamespace string
-	trustDomain   string
+	mesh          meshFlags
 	markdownLimit int
 }
 
@@ -62,7 +60,6 @@ func newDiffOptions() *diffOptions {
 	return &diffOptions{
 		output:        diff.FormatText,
 		color:         "auto",
-		rootNamespace: eval.DefaultRootNamespace,
 		markdownLimit: diff.GitHubBodyLimit,
 	}
 }
@@ -78,8 +75,7 @@ func (o *diffOptions) AddFlags(cmd *cobra.Command) {
 	f.VarP(choiceValue{&o.output, []string{diff.FormatText, diff.FormatMarkdown, diff.FormatJSON}}, "output", "o", "output format: text, markdown (a pull-request body) or json")
 	f.Var(choiceValue{&o.color, []string{"auto", "always", "never"}}, "color", "colour the text output: auto (on a terminal, unless $NO_COLOR is set), always or never")
 	f.StringVar(&o.templateDir, "template-dir", "", "directory whose diff.txt.tmpl / diff.md.tmpl replace the built-in templates")
-	f.StringVar(&o.rootNamespace, "root-namespace", o.rootNamespace, "the mesh root namespace (MeshConfig rootNamespace): its policies apply mesh-wide")
-	f.StringVar(&o.trustDomain, "trust-domain", "", "the mesh trust domain (default: the single trust domain of the observed principals, else cluster.local)")
+	o.mesh.addFlags(f)
 	f.IntVar(&o.markdownLimit, "markdown-limit", o.markdownLimit, "maximum length of the Markdown output in characters (GitHub's pull-request body limit); longer reports show fewer items per section")
 }
 
@@ -101,10 +97,8 @@ func (o *diffOptions) Validate() error {
 		return usageErrorf("--all-namespaces needs --cluster (with --against, every namespace of both directories is compared)")
 	case o.allNamespaces && len(o.namespaces) > 0:
 		return usageErrorf("--all-namespaces and --namespace cannot be used together")
-	case o.rootNamespace == "":
-		return usageErrorf("--root-namespace must not be empty")
-	case o.trustDomain != "" && (strings.ContainsAny(o.trustDomain, "/* ") || strings.HasPrefix(o.trustDomain, "spiffe:")):
-		return usageErrorf("--trust-domain: %q is not a trust domain (no spiffe://, slashes or wildcards)", o.trustDomain)
+	case o.mesh.validate() != nil:
+		return o.mesh.validate()
 	case o.markdownLimit < 1000:
 		return usageErrorf("--markdown-limit: %d is too small (at least 1000)", o.markdownLimit)
 	}
@@ -124,11 +118,12 @@ func (o *diffOptions) Run(ctx context.Context, s streams) error {
 		return fmt.Errorf("--policies: %w", err)
 	}
 	in := diff.Input{
-		Proposed:      diff.FromFiles(objs),
-		ProposedName:  o.policies,
-		Namespaces:    o.namespaces,
-		RootNamespace: o.rootNamespace,
-		TrustDomain:   o.trustDomain,
+		Proposed:           diff.FromFiles(objs),
+		ProposedName:       o.policies,
+		Namespaces:         o.namespaces,
+		RootNamespace:      o.mesh.rootNamespace,
+		TrustDomain:        o.mesh.trustDomain,
+		TrustDomainAliases: o.mesh.aliases,
 	}
 	if o.observations != "" {
 		snap, err := snapshot.ReadFile(o.observations)
@@ -151,7 +146,7 @@ func (o *diffOptions) Run(ctx context.Context, s streams) error {
 		}
 		var nss []string // all namespaces
 		if !o.allNamespaces {
-			nss = clusterNamespaces(in, o.rootNamespace)
+			nss = clusterNamespaces(in, o.mesh.rootNamespace)
 		}
 		ps, err := policyset.FromCluster(ctx, c, nss)
 		if err != nil {

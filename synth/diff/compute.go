@@ -101,6 +101,8 @@ type Input struct {
 	// RootNamespace "" means istio-system; TrustDomain "" means the single
 	// trust domain of the snapshot, else cluster.local.
 	RootNamespace, TrustDomain string
+	// TrustDomainAliases are the mesh's trust domain aliases.
+	TrustDomainAliases []string
 	// Snapshot, when set, gives the traffic for the access changes.
 	Snapshot         *snapshot.Snapshot
 	ObservationsName string
@@ -162,8 +164,8 @@ func Compute(in Input) (*Report, error) {
 	// The two policy sets as Istio would combine them: the proposed one is
 	// the deployed one with meshgen's objects of the compared namespaces
 	// (and any object a proposed one replaces) swapped for the proposed.
-	before := &eval.PolicySet{RootNamespace: root, TrustDomain: td}
-	after := &eval.PolicySet{RootNamespace: root, TrustDomain: td}
+	before := &eval.PolicySet{RootNamespace: root, TrustDomain: td, TrustDomainAliases: in.TrustDomainAliases}
+	after := &eval.PolicySet{RootNamespace: root, TrustDomain: td, TrustDomainAliases: in.TrustDomainAliases}
 	var kept []Object
 	for _, o := range in.Deployed {
 		add(before, o)

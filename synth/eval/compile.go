@@ -86,15 +86,16 @@ const (
 var cache sync.Map // weak.Pointer[PolicySet] -> *cacheEntry
 
 type cacheEntry struct {
-	aps  []*securityv1.AuthorizationPolicy
-	pas  []*securityv1.PeerAuthentication
-	root string
-	td   string
-	set  *compiledSet
+	aps     []*securityv1.AuthorizationPolicy
+	pas     []*securityv1.PeerAuthentication
+	root    string
+	td      string
+	aliases []string
+	set     *compiledSet
 }
 
 func (e *cacheEntry) valid(ps *PolicySet) bool {
-	return e.root == ps.RootNamespace && e.td == ps.TrustDomain &&
+	return e.root == ps.RootNamespace && e.td == ps.TrustDomain && slices.Equal(e.aliases, ps.TrustDomainAliases) &&
 		slices.Equal(e.aps, ps.AuthorizationPolicies) && slices.Equal(e.pas, ps.PeerAuthentications)
 }
 
@@ -110,11 +111,12 @@ func (ps *PolicySet) compiled() *compiledSet {
 		}
 	}
 	e := &cacheEntry{
-		aps:  slices.Clone(ps.AuthorizationPolicies),
-		pas:  slices.Clone(ps.PeerAuthentications),
-		root: ps.RootNamespace,
-		td:   ps.TrustDomain,
-		set:  compile(ps),
+		aps:     slices.Clone(ps.AuthorizationPolicies),
+		pas:     slices.Clone(ps.PeerAuthentications),
+		root:    ps.RootNamespace,
+		td:      ps.TrustDomain,
+		aliases: slices.Clone(ps.TrustDomainAliases),
+		set:     compile(ps),
 	}
 	if _, loaded := cache.LoadOrStore(key, e); loaded {
 		cache.Store(key, e)
@@ -135,7 +137,7 @@ func compile(ps *PolicySet) *compiledSet {
 		if ap == nil {
 			continue
 		}
-		p := compilePolicy(ap, c.td)
+		p := compilePolicy(ap, ps.trustDomainBundle())
 		n := c.byNS[p.ns]
 		if n == nil {
 			n = &nsPolicies{bySel: map[string][]*cpolicy{}}
@@ -173,7 +175,7 @@ func compile(ps *PolicySet) *compiledSet {
 	return c
 }
 
-func compilePolicy(ap *securityv1.AuthorizationPolicy, td string) *cpolicy {
+func compilePolicy(ap *securityv1.AuthorizationPolicy, bundle []string) *cpolicy {
 	spec := &ap.Spec
 	p := &cpolicy{
 		key:    ap.Namespace + "/" + ap.Name,
@@ -197,7 +199,7 @@ func compilePolicy(ap *securityv1.AuthorizationPolicy, td string) *cpolicy {
 	for i, r := range spec.GetRules() {
 		p.rules = append(p.rules, &crule{
 			index: i,
-			envoy: compileEnvoyRule(r, ap.Namespace, td),
+			envoy: compileEnvoyRule(r, ap.Namespace, bundle),
 			zt:    compileZtunnelRule(r, spec.GetAction(), ap.Namespace),
 		})
 	}

@@ -22,8 +22,9 @@ spec:
 type confCase struct {
 	name     string
 	policies string
-	root     string // PolicySet.RootNamespace
-	td       string // PolicySet.TrustDomain
+	root     string   // PolicySet.RootNamespace
+	td       string   // PolicySet.TrustDomain
+	aliases  []string // PolicySet.TrustDomainAliases
 	point    Point
 	req      Request
 	want     Outcome
@@ -40,7 +41,7 @@ func runConformance(t *testing.T, cases []confCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ps := mustSet(t, tc.policies)
-			ps.RootNamespace, ps.TrustDomain = tc.root, tc.td
+			ps.RootNamespace, ps.TrustDomain, ps.TrustDomainAliases = tc.root, tc.td, tc.aliases
 			point := tc.point
 			if point == "" {
 				point = Sidecar
@@ -641,6 +642,12 @@ func TestConformanceSources(t *testing.T) {
 		{name: "1.6 trust domain: sidecars rewrite cluster.local principals to the mesh trust domain", policies: allowFrom("principals", web), td: "example.org", req: req(principal(foreign)), want: Allow},
 		{name: "1.6 trust domain: after rewriting, cluster.local itself no longer matches", policies: allowFrom("principals", web), td: "example.org", req: req(), want: Deny},
 		{name: "1.6 trust domain: ztunnel does not rewrite", policies: allowFrom("principals", web), td: "example.org", point: Ztunnel, req: req(principal(foreign), tcp), want: Deny},
+		{name: "1.6 trust domain aliases: a cluster.local principal matches the trust domain", policies: allowFrom("principals", web), td: "example.org", aliases: []string{"cluster.local"}, req: req(principal(foreign)), want: Allow},
+		{name: "1.6 trust domain aliases: a cluster.local principal matches the alias cluster.local", policies: allowFrom("principals", web), td: "example.org", aliases: []string{"cluster.local"}, req: req(), want: Allow},
+		{name: "1.6 trust domain aliases: a principal of an alias matches the trust domain", policies: allowFrom("principals", "old.example/ns/shop/sa/web"), td: "example.org", aliases: []string{"old.example"}, req: req(principal(foreign)), want: Allow},
+		{name: "1.6 trust domain aliases: a principal of the trust domain matches an alias", policies: allowFrom("principals", foreign), td: "example.org", aliases: []string{"old.example"}, req: req(principal("old.example/ns/shop/sa/web")), want: Allow},
+		{name: "1.6 trust domain aliases: a principal of an unrelated trust domain is kept as is", policies: allowFrom("principals", "other.td/ns/shop/sa/web"), td: "example.org", aliases: []string{"old.example"}, req: req(principal(foreign)), want: Deny},
+		{name: "1.6 trust domain aliases: ztunnel does not expand aliases", policies: allowFrom("principals", "old.example/ns/shop/sa/web"), td: "example.org", aliases: []string{"old.example"}, point: Ztunnel, req: req(principal(foreign), tcp), want: Deny},
 		{name: "1.6 trust domain: a principal of another trust domain is kept", policies: allowFrom("principals", "other.td/ns/shop/sa/web"), td: "example.org", req: req(principal("other.td/ns/shop/sa/web")), want: Allow},
 		{name: "1.6 trustDomains: exact trust domain at Envoy", policies: allowFrom("trustDomains", "example.org"), req: req(principal(foreign)), want: Allow},
 		{name: "1.6 trustDomains: other trust domain", policies: allowFrom("trustDomains", "example.org"), req: req(), want: Deny},

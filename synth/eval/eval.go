@@ -49,6 +49,11 @@ type PolicySet struct {
 	// (ref 1.6; istio: pilot/pkg/security/trustdomain/bundle.go
 	// ReplaceTrustDomainAliases).
 	TrustDomain string
+	// TrustDomainAliases are MeshConfig trustDomainAliases. Envoy-based
+	// points expand a policy principal of the trust domain, of an alias or of
+	// "cluster.local" into one principal per trust domain and alias;
+	// ztunnel does not.
+	TrustDomainAliases []string
 }
 
 func (ps *PolicySet) rootNamespace() string {
@@ -56,6 +61,11 @@ func (ps *PolicySet) rootNamespace() string {
 		return DefaultRootNamespace
 	}
 	return ps.RootNamespace
+}
+
+// trustDomainBundle is the trust domain followed by its aliases.
+func (ps *PolicySet) trustDomainBundle() []string {
+	return append([]string{ps.trustDomain()}, ps.TrustDomainAliases...)
 }
 
 func (ps *PolicySet) trustDomain() string {

@@ -186,14 +186,14 @@ func anyList(list [][]constraint, v *view, tcp bool) tri {
 }
 
 // HTTP-only attributes (ref 1.9; istio: model/generator.go "is HTTP only").
-func compileEnvoyRule(r *securityapi.Rule, policyNS, td string) envoyRule {
+func compileEnvoyRule(r *securityapi.Rule, policyNS string, bundle []string) envoyRule {
 	var er envoyRule
 	if r == nil {
 		er.invalid = "nil rule"
 		return er
 	}
 	for _, w := range r.GetWhen() {
-		c, err := envoyCondition(w, policyNS, td)
+		c, err := envoyCondition(w, policyNS, bundle)
 		if err != nil {
 			er.invalid = err.Error()
 			return er
@@ -207,7 +207,7 @@ func compileEnvoyRule(r *securityapi.Rule, policyNS, td string) envoyRule {
 		for _, f := range r.GetFrom() {
 			var cs []constraint
 			if s := f.GetSource(); s != nil {
-				cs = appendC(cs, "principals", false, rewriteTD(s.GetPrincipals(), td), rewriteTD(s.GetNotPrincipals(), td), principalMatch)
+				cs = appendC(cs, "principals", false, rewriteTD(s.GetPrincipals(), bundle), rewriteTD(s.GetNotPrincipals(), bundle), principalMatch)
 				cs = appendExtended(cs, "requestPrincipals", s.GetRequestPrincipals(), s.GetNotRequestPrincipals())
 				cs = appendC(cs, "serviceAccounts", false, s.GetServiceAccounts(), s.GetNotServiceAccounts(), serviceAccountMatchEnvoy(policyNS))
 				cs = appendC(cs, "trustDomains", false, s.GetTrustDomains(), s.GetNotTrustDomains(), trustDomainMatchEnvoy)
@@ -258,7 +258,7 @@ func compileEnvoyRule(r *securityapi.Rule, policyNS, td string) envoyRule {
 
 // envoyCondition compiles one `when` condition as model.New does; an unknown
 // key is an error (the rule is then skipped).
-func envoyCondition(w *securityapi.Condition, policyNS, td string) (*constraint, error) {
+func envoyCondition(w *securityapi.Condition, policyNS string, bundle []string) (*constraint, error) {
 	k := w.GetKey()
 	vals, notVals := w.GetValues(), w.GetNotValues()
 	var cs []constraint
@@ -283,7 +283,7 @@ func envoyCondition(w *securityapi.Condition, policyNS, td string) (*constraint,
 	case k == "source.serviceAccount":
 		cs = appendC(cs, k, false, vals, notVals, serviceAccountMatchEnvoy(policyNS))
 	case k == "source.principal":
-		cs = appendC(cs, k, false, rewriteTD(vals, td), rewriteTD(notVals, td), principalMatch)
+		cs = appendC(cs, k, false, rewriteTD(vals, bundle), rewriteTD(notVals, bundle), principalMatch)
 	case k == "request.auth.principal", k == "request.auth.audiences", k == "request.auth.presenter":
 		cs = appendWhole(cs, k, true, false, vals, notVals)
 	case strings.HasPrefix(k, "request.headers"):
@@ -395,16 +395,18 @@ func validClaimKey(s string) bool {
 	return s != ""
 }
 
-// rewriteTD applies istiod's trust-domain rewriting for Envoy with the bundle
-// [td] (no aliases): a principal of five "/" parts whose trust domain is
-// "cluster.local" or matches td is rewritten to td, unless td matches the
-// principal's own wildcard trust domain (istio:
-// pilot/pkg/security/trustdomain/bundle.go ReplaceTrustDomainAliases, util.go).
-func rewriteTD(vals []string, td string) []string {
-	if len(vals) == 0 || td == "" {
+// rewriteTD applies istiod's trust-domain rewriting for Envoy with the
+// bundle [trust domain, aliases...]: a principal of five "/" parts whose trust
+// domain is "cluster.local" or matches an entry of the bundle becomes one
+// principal per entry, with the entry's trust domain, except that an entry
+// matching the principal's own wildcard trust domain keeps it as is; other
+// principals are kept (istio: pilot/pkg/security/trustdomain/bundle.go
+// ReplaceTrustDomainAliases, replaceTrustDomains; util.go).
+func rewriteTD(vals []string, bundle []string) []string {
+	if len(vals) == 0 || len(bundle) == 0 {
 		return vals
 	}
-	out := make([]string, 0, len(vals))
+	out := make([]string, 0, len(vals)*len(bundle))
 	for _, p := range vals {
 		parts := strings.Split(p, "/")
 		if len(parts) != 5 || parts[0] == "*" {
@@ -412,15 +414,23 @@ func rewriteTD(vals []string, td string) []string {
 			continue
 		}
 		ptd := parts[0]
-		if !tdStringMatch(ptd, td) && ptd != DefaultTrustDomain {
+		enforced := ptd == DefaultTrustDomain
+		for _, td := range bundle {
+			enforced = enforced || tdStringMatch(ptd, td)
+		}
+		if !enforced {
 			out = append(out, p)
 			continue
 		}
-		if tdSuffixMatch(td, ptd) {
-			out = append(out, p)
-			continue
+		for _, td := range bundle {
+			np := td + "/" + strings.Join(parts[1:], "/")
+			if tdSuffixMatch(td, ptd) {
+				np = p
+			}
+			if !slices.Contains(out, np) {
+				out = append(out, np)
+			}
 		}
-		out = append(out, td+"/"+strings.Join(parts[1:], "/"))
 	}
 	return out
 }

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/meshgen/meshgen/observe/snapshot"
+	"github.com/meshgen/meshgen/synth/eval"
+)
+
+// meshFlags are the MeshConfig settings that decide how policies are
+// evaluated: check and diff share them.
+type meshFlags struct {
+	rootNamespace string
+	trustDomain   string
+	aliases       []string
+}
+
+func (m *meshFlags) addFlags(f *pflag.FlagSet) {
+	m.rootNamespace = eval.DefaultRootNamespace
+	f.StringVar(&m.rootNamespace, "root-namespace", m.rootNamespace, "the mesh root namespace (MeshConfig rootNamespace): its policies apply mesh-wide")
+	f.StringVar(&m.trustDomain, "trust-domain", "", "the mesh trust domain (default: the single trust domain of the observed principals, else cluster.local)")
+	f.StringArrayVar(&m.aliases, "trust-domain-alias", nil, "a trust domain alias of the mesh (MeshConfig trustDomainAliases; repeatable): sidecars and waypoints match policy principals of the trust domain and its aliases alike")
+}
+
+func (m *meshFlags) validate() error {
+	if m.rootNamespace == "" {
+		return usageErrorf("--root-namespace must not be empty")
+	}
+	if m.trustDomain != "" && !isTrustDomain(m.trustDomain) {
+		return usageErrorf("--trust-domain: %q is not a trust domain (no spiffe://, slashes or wildcards)", m.trustDomain)
+	}
+	for _, a := range m.aliases {
+		if !isTrustDomain(a) {
+			return usageErrorf("--trust-domain-alias: %q is not a trust domain (no spiffe://, slashes or wildcards)", a)
+		}
+	}
+	return nil
+}
+
+func isTrustDomain(s string) bool {
+	return s != "" && !strings.ContainsAny(s, "/* ") && !strings.HasPrefix(s, "spiffe:")
+}
+
+// resolvedTrustDomain is --trust-domain, else the single trust domain of the
+// snapshot's principals (snap may be nil), else cluster.local.
+func (m *meshFlags) resolvedTrustDomain(snap *snapshot.Snapshot) string {
+	if m.trustDomain != "" {
+		return m.trustDomain
+	}
+	if snap != nil && len(snap.Metadata.TrustDomains) == 1 {
+		return snap.Metadata.TrustDomains[0]
+	}
+	return eval.DefaultTrustDomain
+}
+
+// apply sets the mesh settings on policy sets.
+func (m *meshFlags) apply(td string, sets ...*eval.PolicySet) {
+	for _, ps := range sets {
+		if ps != nil {
+			ps.RootNamespace, ps.TrustDomain, ps.TrustDomainAliases = m.rootNamespace, td, m.aliases
+		}
+	}
+}
