@@ -13,7 +13,7 @@ FUZZTIME ?= 20s
 # hack/tools/README.md for the measured CI budget). TESTFLAGS= turns it off.
 TESTFLAGS ?= -race -timeout=20m
 
-.PHONY: build demo tools lint test test-unit fuzz
+.PHONY: build demo tools lint test test-unit fuzz bench
 
 ## build: bin/meshgen, stamped with `git describe --always --dirty`
 build:
@@ -44,3 +44,9 @@ test-unit:
 ## fuzz: every fuzz target for FUZZTIME each
 fuzz:
 	hack/fuzz.sh $(FUZZTIME)
+
+## bench: the mesh-scale benchmark suite (hack/bench/run.sh; about 25 minutes for both sizes); BENCH_SIZE=small for a quick run
+BENCH_SIZE ?= small large
+bench:
+	@command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || hack/tools/install.sh apt
+	BENCH_COMMAND="make bench BENCH_SIZE='$(BENCH_SIZE)'" hack/bench/run.sh $(BENCH_SIZE)

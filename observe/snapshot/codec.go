@@ -136,12 +136,30 @@ func Read(r io.Reader) (*Snapshot, error) {
 			if err := expectDelim(dec, '['); err != nil {
 				return nil, damaged(err)
 			}
+			// Edges are decoded in place into blocks, which are joined once
+			// at the end: appending each edge to one growing slice copies
+			// every edge again at each doubling, and with hundreds of
+			// thousands of edges that copying (of fresh memory) cost a
+			// third of the time of Read.
+			var blocks [][]Edge
+			cur := make([]Edge, 0, 256)
+			n := 0
 			for dec.More() {
-				var e Edge
-				if err := dec.Decode(&e); err != nil {
+				if len(cur) == cap(cur) {
+					blocks = append(blocks, cur)
+					cur = make([]Edge, 0, min(2*cap(cur), 1<<14))
+				}
+				cur = append(cur, Edge{})
+				if err := dec.Decode(&cur[len(cur)-1]); err != nil {
 					return nil, damaged(err)
 				}
-				s.Edges = append(s.Edges, e)
+				n++
+			}
+			if n > 0 {
+				s.Edges = make([]Edge, 0, n)
+				for _, b := range append(blocks, cur) {
+					s.Edges = append(s.Edges, b...)
+				}
 			}
 			if err := expectDelim(dec, ']'); err != nil {
 				return nil, damaged(err)

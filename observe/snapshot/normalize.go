@@ -23,12 +23,35 @@ func (s *Snapshot) Normalize() {
 	slices.Sort(s.Metadata.Warnings)
 	s.Metadata.Warnings = slices.Compact(s.Metadata.Warnings)
 
-	b := NewBuilder()
-	for _, e := range s.Edges {
-		b.Add(e)
+	if !edgesCanonical(s.Edges) {
+		b := NewBuilder()
+		for _, e := range s.Edges {
+			b.Add(e)
+		}
+		s.Edges = b.Edges()
 	}
-	s.Edges = b.Edges()
 	s.Inventory.normalize()
+}
+
+// edgesCanonical reports whether edges are already what a Builder would make
+// of them: keys strictly increasing (sorted, none equal) and every evidence
+// list a sorted set. Snapshots are normalized many times on their way
+// (learn merges each source, then normalizes; readers of a file get it in
+// canonical order), and this O(n) check saves rebuilding and sorting a
+// large edge list that is already canonical.
+func edgesCanonical(edges []Edge) bool {
+	for i := range edges {
+		ev := edges[i].Evidence
+		for j := 1; j < len(ev); j++ {
+			if ev[j-1] >= ev[j] {
+				return false
+			}
+		}
+		if i > 0 && CompareKeys(edges[i-1].Key(), edges[i].Key()) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // CollectTrustDomains adds the trust domains of all edge principals to the metadata.
