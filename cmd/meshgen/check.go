@@ -193,15 +193,7 @@ Client-reported edges (reporter "source") are not replayed when server-side evid
 exists for the same caller and workload. Exit code 1 when any observed edge would be
 denied; undecided edges alone do not fail the check.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), s)
-		},
+		RunE: runE(o, s),
 	}
 	o.AddFlags(cmd)
 	return cmd

@@ -265,15 +265,7 @@ Exit codes, as kubectl diff: 0 no differences, 1 differences, 2 or more an error
   # against the main branch's checkout
   meshgen diff --policies policies/ --against ../main/policies/ --observations observations.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), s)
-		},
+		RunE: runE(o, s),
 	}
 	o.AddFlags(cmd)
 	return cmd

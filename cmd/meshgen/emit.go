@@ -344,15 +344,7 @@ added, and keeps a person's entries in its kustomization.yaml. When a person edi
 one of meshgen's files, nothing is written and emit exits 1 naming the files (--force
 overwrites them). The tree changes as a whole or not at all (docs/ci.md).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), s)
-		},
+		RunE: runE(o, s),
 	}
 	o.AddFlags(cmd)
 	return cmd

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/meshgen/meshgen/observe/accesslog"
 	"github.com/meshgen/meshgen/observe/accesslog/podlogs"
-	"github.com/meshgen/meshgen/observe/badinput"
 	"github.com/meshgen/meshgen/observe/inventory"
 	"github.com/meshgen/meshgen/observe/prometheus"
 	"github.com/meshgen/meshgen/observe/snapshot"
@@ -379,26 +377,8 @@ a truncated file is an error, never a silently narrower snapshot.`,
   # add today's window to an existing snapshot
   meshgen learn --prometheus http://prometheus:9090 --window 24h --merge -o observations.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return markUsage(err)
-			}
-			if err := o.Validate(); err != nil {
-				return markUsage(err)
-			}
-			return o.Run(cmd.Context(), s)
-		},
+		RunE: runE(o, s),
 	}
 	o.AddFlags(cmd)
 	return cmd
-}
-
-// markUsage turns errors from Complete and Validate into usage errors (exit
-// 2) unless they already carry a type.
-func markUsage(err error) error {
-	var ue *usageError
-	if errors.As(err, &ue) || badinput.Is(err) {
-		return err
-	}
-	return &usageError{err}
 }
