@@ -217,12 +217,12 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("istio-version: %s is not an Istio 1.x version", o.IstioVersion)
 	}
 	if o.TrustDomain != "" {
-		if err := validTrustDomain(o.TrustDomain); err != nil {
+		if err := snapshot.ValidTrustDomain(o.TrustDomain); err != nil {
 			return fmt.Errorf("trust-domain: %w", err)
 		}
 	}
 	for _, a := range o.TrustDomainAliases {
-		if err := validTrustDomain(a); err != nil {
+		if err := snapshot.ValidTrustDomain(a); err != nil {
 			return fmt.Errorf("trust-domain-alias: %w", err)
 		}
 	}
@@ -253,15 +253,6 @@ func (o *Options) Validate() error {
 		if no.MinRequests != nil && *no.MinRequests < 0 {
 			return fmt.Errorf("namespace %s: min-requests %d is negative", ns, *no.MinRequests)
 		}
-	}
-	return nil
-}
-
-// validTrustDomain accepts a DNS-like trust domain: no slashes, no
-// wildcards, no spaces.
-func validTrustDomain(td string) error {
-	if td == "" || strings.ContainsAny(td, "/* \t\r\n\"'") || strings.HasPrefix(td, "spiffe:") {
-		return fmt.Errorf("%q is not a trust domain (write it without spiffe:// and without slashes)", td)
 	}
 	return nil
 }

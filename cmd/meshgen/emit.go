@@ -196,9 +196,14 @@ func (o *emitOptions) Validate() error {
 	case o.maxPaths < 0:
 		return usageErrorf("--max-paths-per-rule: %d is negative", o.maxPaths)
 	}
-	for _, td := range append([]string{o.trustDomain}, o.aliases...) {
-		if td != "" && (strings.ContainsAny(td, "/* ") || strings.HasPrefix(td, "spiffe:")) {
-			return usageErrorf("--trust-domain/--trust-domain-alias: %q is not a trust domain (no spiffe://, slashes or wildcards)", td)
+	if o.trustDomain != "" {
+		if err := snapshot.ValidTrustDomain(o.trustDomain); err != nil {
+			return usageErrorf("--trust-domain: %w", err)
+		}
+	}
+	for _, a := range o.aliases {
+		if err := snapshot.ValidTrustDomain(a); err != nil {
+			return usageErrorf("--trust-domain-alias: %w", err)
 		}
 	}
 	if err := o.synth.Validate(); err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/pflag"
 
 	"github.com/meshgen/meshgen/observe/snapshot"
@@ -28,19 +26,17 @@ func (m *meshFlags) validate() error {
 	if m.rootNamespace == "" {
 		return usageErrorf("--root-namespace must not be empty")
 	}
-	if m.trustDomain != "" && !isTrustDomain(m.trustDomain) {
-		return usageErrorf("--trust-domain: %q is not a trust domain (no spiffe://, slashes or wildcards)", m.trustDomain)
+	if m.trustDomain != "" {
+		if err := snapshot.ValidTrustDomain(m.trustDomain); err != nil {
+			return usageErrorf("--trust-domain: %w", err)
+		}
 	}
 	for _, a := range m.aliases {
-		if !isTrustDomain(a) {
-			return usageErrorf("--trust-domain-alias: %q is not a trust domain (no spiffe://, slashes or wildcards)", a)
+		if err := snapshot.ValidTrustDomain(a); err != nil {
+			return usageErrorf("--trust-domain-alias: %w", err)
 		}
 	}
 	return nil
-}
-
-func isTrustDomain(s string) bool {
-	return s != "" && !strings.ContainsAny(s, "/* ") && !strings.HasPrefix(s, "spiffe:")
 }
 
 // resolvedTrustDomain is --trust-domain, else the single trust domain of the

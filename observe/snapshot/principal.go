@@ -50,3 +50,12 @@ func NormalizePrincipal(s string) string {
 	}
 	return p.String()
 }
+
+// ValidTrustDomain accepts a trust domain as principals carry it: not empty,
+// without spiffe://, slashes, wildcards, spaces or quotes.
+func ValidTrustDomain(td string) error {
+	if td == "" || strings.ContainsAny(td, "/* \t\r\n\"'") || strings.HasPrefix(td, "spiffe:") {
+		return fmt.Errorf("%q is not a trust domain (write it without spiffe://, slashes or wildcards)", td)
+	}
+	return nil
+}
