@@ -42,12 +42,11 @@ type workloadKey struct{ namespace, name string }
 
 // workloadFacts are the label values seen for one destination workload.
 // Strong values come from Envoy sidecars (reporter="destination", HTTP or
-// gRPC), which copy the pod's app and version labels; weak values from
-// ztunnel and waypoints, which may write the canonical service and revision
-// instead.
+// gRPC), which copy the pod's app label; weak values from ztunnel and
+// waypoints, which may write the canonical service name instead.
 type workloadFacts struct {
-	strongApps, weakApps, strongVersions map[string]bool
-	serviceAccounts                      map[string]bool
+	strongApps, weakApps map[string]bool
+	serviceAccounts      map[string]bool
 }
 
 func newAccumulator() *accumulator {
@@ -222,7 +221,7 @@ func (a *accumulator) noteWorkload(ns, name string, l model.Metric, reporter, pr
 	if f == nil {
 		f = &workloadFacts{
 			strongApps: map[string]bool{}, weakApps: map[string]bool{},
-			strongVersions: map[string]bool{}, serviceAccounts: map[string]bool{},
+			serviceAccounts: map[string]bool{},
 		}
 		a.workloads[k] = f
 	}
@@ -234,9 +233,6 @@ func (a *accumulator) noteWorkload(ns, name string, l model.Metric, reporter, pr
 			f.weakApps[app] = true
 		}
 	}
-	if v := known(l["destination_version"]); v != "" && strong {
-		f.strongVersions[v] = true
-	}
 	if p, err := snapshot.ParsePrincipal(principal); err == nil && p.Namespace == ns {
 		f.serviceAccounts[p.ServiceAccount] = true
 	}
@@ -247,13 +243,16 @@ func (a *accumulator) noteWorkload(ns, name string, l model.Metric, reporter, pr
 // What inference can and cannot know:
 //   - only workloads that received traffic in the window (as destinations)
 //     are listed, with no kind, ports, pod IPs, Services or waypoints;
-//   - the selector is {app: destination_app, version: destination_version}
-//     as the server's sidecar reported them. These are the pod's app and
-//     version labels, but nothing says that they select only this workload's
-//     pods, or that the workload has no other labels a policy should use;
-//   - ztunnel and waypoints report the canonical service (and revision) in
-//     these labels, which need not be pod labels: a workload seen only there
-//     gets an app selector with a warning and no version;
+//   - the selector is {app: destination_app} as the server's sidecar
+//     reported it: the pod's app label. Nothing says that it selects only
+//     this workload's pods (the versions of one app share it, and their
+//     policies then admit each other's callers), but it keeps selecting the
+//     pods of the next version; the version label is left out on purpose,
+//     because a selector naming it would leave the next version's pods
+//     without any policy;
+//   - ztunnel and waypoints report the canonical service in this label,
+//     which need not be a pod label: a workload seen only there gets an app
+//     selector with a warning;
 //   - a label that took more than one value in the window is left out, with
 //     a warning;
 //   - the service account comes from destination_principal, when it names
@@ -285,14 +284,6 @@ func (a *accumulator) inventory() (snapshot.Inventory, []string) {
 			warnings = append(warnings, fmt.Sprintf(
 				"prometheus: %s/%s was reported with several destination_app values (%s); its inferred selector leaves app out",
 				k.namespace, k.name, strings.Join(sortedSet(apps), ", ")))
-		}
-		switch {
-		case len(f.strongVersions) == 1:
-			sel["version"] = onlyKey(f.strongVersions)
-		case len(f.strongVersions) > 1:
-			warnings = append(warnings, fmt.Sprintf(
-				"prometheus: %s/%s was reported with several destination_version values (%s); its inferred selector leaves version out",
-				k.namespace, k.name, strings.Join(sortedSet(f.strongVersions), ", ")))
 		}
 		if len(sel) > 0 {
 			w.Selector = sel

@@ -247,7 +247,6 @@ func TestInventory(t *testing.T) {
 	}
 	wantWarnings := []string{
 		"prometheus: inferred selector app=mail for shop/mail comes from ztunnel or waypoint metrics only, which report the canonical service name; check that it is a pod label",
-		"prometheus: shop/cart was reported with several destination_version values (v1, v2); its inferred selector leaves version out",
 		"prometheus: shop/orders was reported with several service accounts (orders, orders-v2); its inferred service account is left empty",
 		"prometheus: shop/twoapps was reported with several destination_app values (a, b); its inferred selector leaves app out",
 	}

@@ -157,9 +157,9 @@ func wantMeshSnapshot(location string) *snapshot.Snapshot {
 			Namespaces: []snapshot.Namespace{{Name: "billing"}, {Name: "shop"}},
 			Workloads: []snapshot.Workload{
 				{Namespace: "billing", Name: "db", Selector: map[string]string{"app": "db"}, ServiceAccount: "db", Inferred: true},
-				{Namespace: "billing", Name: "ledger", Selector: map[string]string{"app": "ledger", "version": "v2"}, ServiceAccount: "ledger", Inferred: true},
+				{Namespace: "billing", Name: "ledger", Selector: map[string]string{"app": "ledger"}, ServiceAccount: "ledger", Inferred: true},
 				{Namespace: "billing", Name: "payments", Selector: map[string]string{"app": "payments"}, ServiceAccount: "payments", Inferred: true},
-				{Namespace: "shop", Name: "cart", Selector: map[string]string{"app": "cart", "version": "v1"}, ServiceAccount: "cart", Inferred: true},
+				{Namespace: "shop", Name: "cart", Selector: map[string]string{"app": "cart"}, ServiceAccount: "cart", Inferred: true},
 				{Namespace: "shop", Name: "db", Selector: map[string]string{"app": "db"}, ServiceAccount: "db", Inferred: true},
 			},
 		},

@@ -99,9 +99,9 @@ func wantRealMesh(url string) *snapshot.Snapshot {
 			Namespaces: []snapshot.Namespace{{Name: "billing"}, {Name: "shop"}},
 			Workloads: []snapshot.Workload{
 				{Namespace: "billing", Name: "db", Selector: map[string]string{"app": "db"}, ServiceAccount: "db", Inferred: true},
-				{Namespace: "billing", Name: "ledger", Selector: map[string]string{"app": "ledger", "version": "v1"}, ServiceAccount: "ledger", Inferred: true},
-				{Namespace: "billing", Name: "payments", Selector: map[string]string{"app": "payments", "version": "v1"}, ServiceAccount: "payments", Inferred: true},
-				{Namespace: "shop", Name: "cart", Selector: map[string]string{"app": "cart", "version": "v1"}, ServiceAccount: "cart", Inferred: true},
+				{Namespace: "billing", Name: "ledger", Selector: map[string]string{"app": "ledger"}, ServiceAccount: "ledger", Inferred: true},
+				{Namespace: "billing", Name: "payments", Selector: map[string]string{"app": "payments"}, ServiceAccount: "payments", Inferred: true},
+				{Namespace: "shop", Name: "cart", Selector: map[string]string{"app": "cart"}, ServiceAccount: "cart", Inferred: true},
 			},
 		},
 		Edges: []snapshot.Edge{

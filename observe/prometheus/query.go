@@ -46,7 +46,6 @@ var groupLabels = []string{
 	"destination_principal",
 	"destination_service",
 	"destination_app",
-	"destination_version",
 	"request_protocol",
 	"connection_security_policy",
 	classLabel,

@@ -7,7 +7,7 @@ import (
 
 func TestBuildQuery(t *testing.T) {
 	const by = "sum by (reporter, source_principal, source_workload, source_workload_namespace, destination_workload, " +
-		"destination_workload_namespace, destination_principal, destination_service, destination_app, destination_version, " +
+		"destination_workload_namespace, destination_principal, destination_service, destination_app, " +
 		"request_protocol, connection_security_policy, meshgen_response_class, meshgen_policy_denied) ("
 	tests := []struct {
 		name   string
