@@ -1,24 +1,19 @@
 package accesslog
 
 import (
-	"hash/maphash"
+	"math/bits"
 	"strings"
-
-	"github.com/meshgen/meshgen/observe/snapshot"
 )
 
 // aggregator merges entries with equal keys, remembering the order in which
 // keys first appeared, so that folding paths past the cap depends only on
 // the order of the input and not on the scheduling of the workers.
 //
-// Entries are found by the 64-bit hash of their key, computed once per line
-// by the worker and carried along, so that merging a chunk into an input
-// and an input into the result does not hash the key's strings again; keys
-// are compared in full on a hit, and the rare keys whose hash collides with
-// another's live in a second map.
+// Keys are interned (see symbols), so an entry holds no strings: finding
+// one compares 48 bytes, and neither the entries nor the index have
+// pointers for the garbage collector to follow.
 type aggregator struct {
-	index   map[uint64]int32
-	collide map[snapshot.Key]int32
+	index   keyIndex
 	entries []entry
 	// slots, in a chunk's aggregator, replace index: a direct-mapped table
 	// from the key's hash to the entry last seen there. A slot taken by
@@ -26,18 +21,18 @@ type aggregator struct {
 	// merger merges; a chunk is too small for that to matter, and a table
 	// that never grows is cheaper than a map for a chunk of distinct keys.
 	slots []int32
+	// paths, in a chunk's aggregator, are the chunk's paths, which the
+	// entries' path IDs refer to (tabs.chunk); the merger turns them into the
+	// run's.
+	paths *chunkPaths
+	tabs  tables
 
 	// maxPaths > 0 turns on the cap on distinct raw paths per destination.
 	maxPaths int
 	tables   map[destKey]*pathTable
 }
 
-// keySeed seeds the hash of keys for the whole process.
-var keySeed = maphash.MakeSeed()
-
-func hashKey(k *snapshot.Key) uint64 { return maphash.Comparable(keySeed, *k) }
-
-type destKey struct{ ns, workload, service string }
+type destKey struct{ ns, workload, service uint32 }
 
 // pathTable is what a destination's paths have been folded into so far.
 // Raw paths are kept up to the cap; a path past it is counted under the
@@ -45,15 +40,15 @@ type destKey struct{ ns, workload, service string }
 // three segments ("/api/v1/users/123" → "/api/v1/users/"), else its first
 // segment ("/api/"), else "/". Each level holds at most the cap too, so a
 // destination keeps at most three times the cap distinct paths, whatever
-// the input.
+// the input. Paths are held by their IDs.
 type pathTable struct {
-	raw, parents, firsts map[string]struct{}
+	raw, parents, firsts map[uint32]struct{}
 	// folded counts the requests counted under prefixes.
 	folded int64
 }
 
 func newAggregator(maxPaths int) *aggregator {
-	a := &aggregator{index: map[uint64]int32{}, maxPaths: maxPaths}
+	a := &aggregator{maxPaths: maxPaths}
 	if maxPaths > 0 {
 		a.tables = map[destKey]*pathTable{}
 	}
@@ -64,18 +59,20 @@ const chunkSlots = 1 << 13
 
 // newChunkAggregator returns an aggregator for one chunk's lines.
 func newChunkAggregator() *aggregator {
-	a := &aggregator{slots: make([]int32, chunkSlots)}
+	a := &aggregator{slots: make([]int32, chunkSlots), paths: newChunkPaths()}
+	a.tabs.chunk = a.paths
 	a.reset()
 	return a
 }
 
 // reset empties a chunk aggregator for reuse, keeping its memory.
 func (a *aggregator) reset() {
-	clear(a.index)
-	a.collide = nil
 	a.entries = a.entries[:0]
 	for i := range a.slots {
 		a.slots[i] = -1
+	}
+	if a.paths != nil {
+		a.paths.reset()
 	}
 }
 
@@ -90,38 +87,78 @@ func (a *aggregator) addChunk(e *entry) {
 	a.entries = append(a.entries, *e)
 }
 
-func (a *aggregator) find(e *entry) (int32, bool) {
-	i, ok := a.index[e.h]
-	if !ok {
-		return 0, false
-	}
-	if a.entries[i].key == e.key {
-		return i, true
-	}
-	i, ok = a.collide[e.key]
-	return i, ok
-}
-
+// insert adds e, which is new.
 func (a *aggregator) insert(e *entry) {
-	i := int32(len(a.entries))
-	if _, taken := a.index[e.h]; taken {
-		if a.collide == nil {
-			a.collide = map[snapshot.Key]int32{}
-		}
-		a.collide[e.key] = i
-	} else {
-		a.index[e.h] = i
-	}
 	a.entries = append(a.entries, *e)
+	a.index.insert(a.entries, int32(len(a.entries)-1))
 }
 
-// add merges e, without the path cap. e.h must be hashKey(&e.key).
+// add merges e, without the path cap.
 func (a *aggregator) add(e *entry) {
-	if i, ok := a.find(e); ok {
+	if i := a.index.find(a.entries, e); i >= 0 {
 		mergeEntry(&a.entries[i], e)
 		return
 	}
 	a.insert(e)
+}
+
+// keyIndex finds entries by key: an open-addressing table of the entries'
+// positions, by the hashes the entries carry (entry.h), which is smaller and
+// touches less memory than a map keyed by the keys themselves. Each slot
+// holds the top half of the hash and the position plus one (0: empty).
+type keyIndex struct {
+	slots []uint64
+	n     int
+}
+
+// find returns the position of the entry with e's key, or -1.
+func (x *keyIndex) find(entries []entry, e *entry) int32 {
+	if x.n == 0 {
+		return -1
+	}
+	mask := uint64(len(x.slots) - 1)
+	tag := e.h >> 32
+	for i := e.h & mask; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
+			return -1
+		}
+		if s>>32 == tag {
+			if j := int32(uint32(s)) - 1; entries[j].key == e.key {
+				return j
+			}
+		}
+	}
+}
+
+// insert indexes entries[j], whose key is not indexed yet.
+func (x *keyIndex) insert(entries []entry, j int32) {
+	if 2*(x.n+1) > len(x.slots) {
+		x.grow(entries, max(1<<10, 2*len(x.slots)))
+	}
+	x.put(entries[j].h, j)
+	x.n++
+}
+
+func (x *keyIndex) put(h uint64, j int32) {
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = h>>32<<32 | uint64(uint32(j+1))
+}
+
+// grow re-indexes the entries indexed so far in a table of size slots.
+func (x *keyIndex) grow(entries []entry, size int) {
+	old := x.slots
+	x.slots = make([]uint64, size)
+	for _, s := range old {
+		if s != 0 {
+			j := int32(uint32(s)) - 1
+			x.put(entries[j].h, j)
+		}
+	}
 }
 
 func mergeEntry(d, s *entry) {
@@ -133,64 +170,119 @@ func mergeEntry(d, s *entry) {
 		d.last = s.last
 	}
 	d.evidence |= s.evidence
-	if d.identityFrom != snapshot.IdentityCertificate && s.identityFrom != "" {
+	if d.identityFrom != idCertificate && s.identityFrom != idNone {
 		d.identityFrom = s.identityFrom
 	}
-	if d.dstPrincipal == "" {
+	if d.dstPrincipal == 0 {
 		d.dstPrincipal = s.dstPrincipal
 	}
 }
 
-// absorb merges every entry of o in o's order, applying the path cap.
+// absorb merges every entry of o in o's order, applying the path cap. The
+// entries of a chunk's aggregator get the run's path IDs on the way: a path
+// the run does not have yet is interned only when it is kept raw.
 func (a *aggregator) absorb(o *aggregator) {
+	if need := 2 * (a.index.n + len(o.entries)); a.index.n == 0 && need > len(a.index.slots) {
+		// The first merge into an empty aggregate: size its index for it.
+		a.index.grow(a.entries, 1<<bits.Len(uint(need)))
+	}
 	for i := range o.entries {
-		a.addCapped(&o.entries[i])
+		e := &o.entries[i]
+		if e.tabs.chunk == nil {
+			a.addCapped(e, nil)
+			continue
+		}
+		f := *e
+		syms := e.tabs.syms
+		f.tabs = &syms.tabs
+		var pending []byte
+		if id, ok := e.tabs.chunk.runID(syms, e.key.path); ok {
+			f.key.path = id
+		} else {
+			pending = e.tabs.chunk.get(e.key.path)
+			f.key.path = 0
+		}
+		f.h = hashKey(&f.key)
+		a.addCapped(&f, pending)
+		if pending != nil && f.key.path != 0 {
+			// Kept raw: the chunk's later entries with this path find it.
+			e.tabs.chunk.run[e.key.path] = f.key.path + 1
+		}
 	}
 }
 
-func (a *aggregator) addCapped(e *entry) {
-	if i, ok := a.find(e); ok {
-		mergeEntry(&a.entries[i], e)
+// addCapped merges e. pending, when not nil, is e's path, which the run's
+// table does not have (e.key.path is 0 meanwhile): e is then new, and its
+// path is interned, and e.key.path set, if the cap keeps it raw.
+func (a *aggregator) addCapped(e *entry, pending []byte) {
+	if pending == nil {
+		if i := a.index.find(a.entries, e); i >= 0 {
+			mergeEntry(&a.entries[i], e)
+			return
+		}
+		if a.maxPaths <= 0 || e.key.path == 0 || e.key.pathPrefix {
+			a.insert(e)
+			return
+		}
+	} else if a.maxPaths <= 0 {
+		a.keepPending(e, pending)
 		return
 	}
-	if a.maxPaths <= 0 || e.key.Path == "" || e.key.PathPrefix {
-		a.insert(e)
-		return
-	}
-	dk := destKey{e.key.DstNamespace, e.key.DstWorkload, e.key.DstService}
+	dk := destKey{e.key.dstNamespace, e.key.dstWorkload, e.key.dstService}
 	t := a.tables[dk]
 	if t == nil {
-		t = &pathTable{raw: map[string]struct{}{}, parents: map[string]struct{}{}, firsts: map[string]struct{}{}}
+		t = &pathTable{raw: map[uint32]struct{}{}, parents: map[uint32]struct{}{}, firsts: map[uint32]struct{}{}}
 		a.tables[dk] = t
 	}
-	if _, ok := t.raw[e.key.Path]; ok || len(t.raw) < a.maxPaths {
-		t.raw[e.key.Path] = struct{}{}
-		a.insert(e)
+	if pending == nil {
+		if _, ok := t.raw[e.key.path]; ok || len(t.raw) < a.maxPaths {
+			t.raw[e.key.path] = struct{}{}
+			a.insert(e)
+			return
+		}
+	} else if len(t.raw) < a.maxPaths {
+		a.keepPending(e, pending)
+		t.raw[e.key.path] = struct{}{}
 		return
 	}
+	var path string
+	if pending != nil {
+		path = string(pending)
+	} else {
+		path = e.tabs.syms.paths.strs[e.key.path]
+	}
 	f := *e
-	f.key.Path = t.fold(e.key.Path, a.maxPaths)
-	f.key.PathPrefix = true
+	f.key.path = t.fold(&e.tabs.syms.paths, path, a.maxPaths)
+	f.key.pathPrefix = true
 	f.h = hashKey(&f.key)
 	t.folded += e.counts.Requests
 	a.add(&f)
 }
 
-func (t *pathTable) fold(path string, max int) string {
+// keepPending interns e's pending path and adds e, which is new.
+func (a *aggregator) keepPending(e *entry, pending []byte) {
+	e.key.path = e.tabs.syms.paths.intern(pending)
+	e.h = hashKey(&e.key)
+	a.insert(e)
+}
+
+func (t *pathTable) fold(paths *strTable, path string, max int) uint32 {
 	parent, first := foldPrefixes(path)
 	if parent != "/" {
-		if _, ok := t.parents[parent]; ok || len(t.parents) < max {
-			t.parents[parent] = struct{}{}
-			return parent
+		id := paths.internString(parent)
+		if _, ok := t.parents[id]; ok || len(t.parents) < max {
+			t.parents[id] = struct{}{}
+			return id
 		}
 	}
 	if first != "/" {
-		if _, ok := t.firsts[first]; ok || len(t.firsts) < max {
-			t.firsts[first] = struct{}{}
-			return first
+		id := paths.internString(first)
+		if _, ok := t.firsts[id]; ok || len(t.firsts) < max {
+			t.firsts[id] = struct{}{}
+			return id
 		}
 	}
-	return "/"
+	return paths.internString("/")
 }
 
 // foldPrefixes returns the prefixes a path folds into: its parent directory

@@ -2,6 +2,8 @@ package accesslog
 
 import (
 	"bytes"
+	"math/bits"
+	"unicode/utf8"
 
 	"github.com/meshgen/meshgen/observe/snapshot"
 )
@@ -13,16 +15,80 @@ const (
 	evZtunnel
 )
 
-// entry is one edge while it is being aggregated.
+// Reporters, protocols and identity origins of an entry, numbered in the
+// order of their strings (so that keys sort as snapshot.CompareKeys sorts).
+const (
+	repNone uint8 = iota
+	repDestination
+	repSource
+	repWaypoint
+)
+
+const (
+	protoNone uint8 = iota
+	protoGRPC
+	protoHTTP
+	protoTCP
+)
+
+const (
+	idNone uint8 = iota
+	idCertificate
+	idPodIP
+)
+
+var (
+	reporterNames = [...]string{"", snapshot.ReporterDestination, snapshot.ReporterSource, snapshot.ReporterWaypoint}
+	protocolNames = [...]string{"", snapshot.ProtocolGRPC, snapshot.ProtocolHTTP, snapshot.ProtocolTCP}
+	identityNames = [...]string{"", snapshot.IdentityCertificate, snapshot.IdentityPodIP}
+)
+
+// key is snapshot.Key with every string interned in the run's symbols: what
+// an edge is, in 48 bytes without pointers.
+type key struct {
+	port                                           int
+	srcPrincipal, srcNamespace, srcWorkload, srcIP uint32
+	dstNamespace, dstWorkload, dstService          uint32
+	method, path                                   uint32
+	reporter, protocol                             uint8
+	pathPrefix                                     bool
+}
+
+// hashKey hashes a key for the chunk aggregator's table (wyhash's mixing).
+func hashKey(k *key) uint64 {
+	h := mix(uint64(k.srcPrincipal)|uint64(k.srcNamespace)<<32, uint64(k.srcWorkload)|uint64(k.srcIP)<<32)
+	h = mix(h^(uint64(k.dstNamespace)|uint64(k.dstWorkload)<<32), uint64(k.dstService)|uint64(k.method)<<32)
+	var prefix uint64
+	if k.pathPrefix {
+		prefix = 1
+	}
+	return mix(h^(uint64(k.path)|uint64(k.reporter)<<32|uint64(k.protocol)<<40|prefix<<48), uint64(k.port))
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a^0xa0761d6478bd642f, b^0xe7037ed1a0b428db)
+	return hi ^ lo
+}
+
+// entry is one edge while it is being aggregated. It holds no pointer but
+// the tables its IDs refer to (the same for every entry of a chunk, and for
+// every merged entry of a run).
 type entry struct {
-	key          snapshot.Key
-	identityFrom string
-	dstPrincipal string
+	key          key
 	counts       snapshot.Counts
 	first, last  int64
+	dstPrincipal uint32
+	identityFrom uint8
 	evidence     uint8
 	// h is hashKey(&key).
-	h uint64
+	h    uint64
+	tabs *tables
+}
+
+// source is the caller of an entry, by IDs.
+type source struct {
+	principal, namespace, workload, ip uint32
+	identityFrom                       uint8
 }
 
 // lineCtx is what the line's surroundings say about it.
@@ -135,31 +201,48 @@ func envoySide(r *record, c cluster, lc *lineCtx) side {
 // the format carries it, and otherwise by the shape of the call: POST over
 // HTTP/2 to "/<package>.<Service>/<Method>" (a first segment with a dot and
 // exactly two segments), which is how every gRPC call looks and few other
-// requests do.
-func (w *worker) operation(r *record) (proto, method, path string, ok bool) {
+// requests do. The method (in upper case) and the path are left in
+// w.method and w.path, checked to be valid UTF-8; emit interns them once
+// the line has made an edge.
+func (w *worker) operation(r *record) (proto uint8, ok bool) {
+	w.method, w.path = nil, nil
 	m := r.get(fMethod)
 	if m == nil {
-		return snapshot.ProtocolTCP, "", "", true
+		return protoTCP, true
 	}
-	if method, ok = w.res.upper(m); !ok {
-		return "", "", "", false
+	if m, ok = w.upper(m); !ok {
+		return 0, false
 	}
 	p := r.get(fPath)
 	if i := bytes.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
 	}
-	if path, ok = w.res.str(p); !ok {
-		return "", "", "", false
+	if !utf8.Valid(p) {
+		return 0, false
 	}
-	proto = snapshot.ProtocolHTTP
+	w.method, w.path = m, p
+	proto = protoHTTP
 	if r.has(fContentType) {
 		if hasPrefix(r.get(fContentType), "application/grpc") {
-			proto = snapshot.ProtocolGRPC
+			proto = protoGRPC
 		}
-	} else if method == "POST" && hasPrefix(r.get(fProtocol), "HTTP/2") && grpcPath(p) {
-		proto = snapshot.ProtocolGRPC
+	} else if string(m) == "POST" && hasPrefix(r.get(fProtocol), "HTTP/2") && grpcPath(p) {
+		proto = protoGRPC
 	}
-	return proto, method, path, true
+	return proto, true
+}
+
+// upper returns b in upper case (HTTP methods); ok is false when the result
+// is not valid UTF-8 (bytes.ToUpper, used when b has lower-case letters,
+// replaces invalid bytes).
+func (w *worker) upper(b []byte) ([]byte, bool) {
+	for _, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b = bytes.ToUpper(b)
+			break
+		}
+	}
+	return b, utf8.Valid(b)
 }
 
 func grpcPath(p []byte) bool {
@@ -203,9 +286,9 @@ func envoyCounts(r *record) snapshot.Counts {
 // calls it logs).
 func (w *worker) pod(lc *lineCtx) (podWorkload, bool) {
 	if lc.prefixPod != nil {
-		ns := ""
+		var ns sym
 		if lc.pod != nil {
-			ns = lc.pod.Namespace
+			ns = w.res.name(lc.pod.Namespace)
 		}
 		return w.res.pod(ns, lc.prefixPod), true
 	}
@@ -213,39 +296,37 @@ func (w *worker) pod(lc *lineCtx) (podWorkload, bool) {
 		return podWorkload{}, false
 	}
 	if lc.pod.Workload != "" {
-		return podWorkload{ns: lc.pod.Namespace, name: lc.pod.Workload, w: w.res.idx.Workload(lc.pod.Namespace, lc.pod.Workload)}, true
+		return w.res.inputPod(lc.pod), true
 	}
-	return w.res.pod(lc.pod.Namespace, []byte(lc.pod.Name)), true
+	return w.res.pod(w.res.name(lc.pod.Namespace), []byte(lc.pod.Name)), true
 }
 
 // source builds the caller from a certificate principal (when the line has
 // one) or the peer address mapped through the inventory. infer says whether
 // the connection may have been mTLS, so that a principal may be inferred
 // from the workload's service account.
-func (w *worker) source(cert principal, ip []byte, infer bool) (snapshot.Source, bool) {
+func (w *worker) source(cert principal, ip []byte, infer bool) (source, bool) {
 	wl := w.res.workloadByIP(ip)
-	if cert.p != "" {
-		s := snapshot.Source{Principal: cert.p, Namespace: cert.ns, IdentityFrom: snapshot.IdentityCertificate}
-		if wl != nil && wl.Namespace == cert.ns {
-			s.Workload = wl.Name
+	if cert.p.id != 0 {
+		s := source{principal: cert.p.id, namespace: cert.ns.id, identityFrom: idCertificate}
+		if wl.w != nil && wl.ns == cert.ns.id {
+			s.workload = wl.name
 		}
 		return s, true
 	}
-	if wl != nil {
-		s := snapshot.Source{Namespace: wl.Namespace, Workload: wl.Name}
-		if infer {
-			if p := w.res.inferred(wl); p != "" {
-				s.Principal, s.IdentityFrom = p, snapshot.IdentityPodIP
-			}
+	if wl.w != nil {
+		s := source{namespace: wl.ns, workload: wl.name}
+		if infer && wl.inferred != 0 {
+			s.principal, s.identityFrom = wl.inferred, idPodIP
 		}
 		return s, true
 	}
 	ipStr, ok := w.res.str(ip)
-	return snapshot.Source{IP: ipStr}, ok
+	return source{ip: ipStr.id}, ok
 }
 
-func unresolvedSource(s *snapshot.Source) bool {
-	return s.Principal == "" && s.Workload == ""
+func unresolvedSource(s *source) bool {
+	return s.principal == 0 && s.workload == 0
 }
 
 // foldEnvoy turns an Envoy line into an entry.
@@ -257,12 +338,12 @@ func (w *worker) foldEnvoy(r *record, lc *lineCtx) foldResult {
 	if sd == sideWaypoint {
 		e.evidence = evWaypoint
 	}
-	proto, method, path, ok := w.operation(r)
+	proto, ok := w.operation(r)
 	if !ok {
 		return foldMalformed
 	}
 	e.counts = envoyCounts(r)
-	e.key.Protocol, e.key.Method, e.key.Path = proto, method, path
+	e.key.protocol = proto
 	switch sd {
 	case sideInbound:
 		return w.envoyInbound(r, c, lc, e)
@@ -331,40 +412,40 @@ func authorityHost(a []byte) []byte {
 // inventory; the caller is the peer certificate, else the peer address
 // through the inventory (weaker: identityFrom pod-ip).
 func (w *worker) envoyInbound(r *record, c cluster, lc *lineCtx, e *entry) foldResult {
-	e.key.Reporter = snapshot.ReporterDestination
+	e.key.reporter = repDestination
 	lip, lport := w.localAddr(r)
 	local := w.res.principal(r.get(fLocalSAN))
 	svcHost := sniHost(r.get(fSNI))
 	if svcHost == nil {
 		svcHost = authorityHost(r.get(fAuthority))
 	}
-	var ns, name string
+	var ns, name sym
 	if pw, ok := w.pod(lc); ok {
 		ns, name = pw.ns, pw.name
 	}
-	if name == "" || ns == "" {
-		if wl := w.res.workloadByIP(lip); wl != nil && (name == "" || wl.Name == name) {
-			ns, name = wl.Namespace, wl.Name
+	if name.s == "" || ns.s == "" {
+		if wl := w.res.workloadByIP(lip); wl.w != nil && (name.s == "" || wl.name == name.id) {
+			ns, name = wl.namespace(), wl.workload()
 		}
 	}
-	if name != "" && ns == "" {
+	if name.s != "" && ns.s == "" {
 		switch {
-		case local.ns != "":
+		case local.ns.s != "":
 			ns = local.ns
 		case hostNamespace(svcHost) != nil:
 			ns, _ = w.res.str(hostNamespace(svcHost))
 		}
 	}
-	if name == "" || ns == "" {
+	if name.s == "" || ns.s == "" {
 		w.unresolved(lip, svcHost)
 		return foldUnresolved
 	}
-	var ok bool
-	if e.key.DstService, ok = w.res.str(svcHost); !ok {
+	svc, ok := w.res.str(svcHost)
+	if !ok {
 		return foldMalformed
 	}
-	e.key.DstNamespace, e.key.DstWorkload = ns, name
-	e.dstPrincipal = local.p
+	e.key.dstNamespace, e.key.dstWorkload, e.key.dstService = ns.id, name.id, svc.id
+	e.dstPrincipal = local.p.id
 
 	// The port is the target port: the local address on the server side,
 	// else the upstream host (the application's address), else the cluster's
@@ -376,7 +457,7 @@ func (w *worker) envoyInbound(r *record, c cluster, lc *lineCtx, e *entry) foldR
 	if port == 0 {
 		port = c.port
 	}
-	e.key.Port = port
+	e.key.port = port
 
 	// Transport security as the server saw it: the peer certificate when the
 	// format carries it ("-" is plaintext), else the server name Istio's
@@ -415,7 +496,7 @@ func (w *worker) envoyInbound(r *record, c cluster, lc *lineCtx, e *entry) foldR
 // inventory (0 when neither is known). The caller is the peer principal when
 // the format carries one, else the peer address through the inventory.
 func (w *worker) envoyWaypoint(r *record, c cluster, e *entry) foldResult {
-	e.key.Reporter = snapshot.ReporterWaypoint
+	e.key.reporter = repWaypoint
 	var svcHost, tip []byte
 	tport := 0
 	if string(c.kind) == "inbound-pod" {
@@ -428,33 +509,33 @@ func (w *worker) envoyWaypoint(r *record, c cluster, e *entry) foldResult {
 	if !ok {
 		return foldMalformed
 	}
-	svc := w.res.service(host)
+	svc := w.res.service(host.s)
 	wl := w.res.workloadByIP(tip)
-	if wl == nil {
+	if wl.w == nil {
 		wl = w.res.onlyWorkload(svc)
 	}
-	if wl == nil {
+	if wl.w == nil {
 		w.unresolved(tip, svcHost)
 		return foldUnresolved
 	}
 	// The waypoint's own certificate (%DOWNSTREAM_LOCAL_URI_SAN%) is not the
 	// destination's, so the destination principal stays unknown.
-	e.key.DstNamespace, e.key.DstWorkload, e.key.DstService = wl.Namespace, wl.Name, host
+	e.key.dstNamespace, e.key.dstWorkload, e.key.dstService = wl.ns, wl.name, host.id
 	port := tport
 	if port == 0 && svc != nil {
 		for _, sp := range svc.Ports {
 			if sp.Port == c.port {
-				port = w.res.idx.ResolveTargetPort(wl, sp)
+				port = w.res.idx.ResolveTargetPort(wl.w, sp)
 				break
 			}
 		}
 	}
-	e.key.Port = port
+	e.key.port = port
 	peer := w.res.principal(r.get(fPeerPrincipal))
-	if peer.p == "" {
+	if peer.p.s == "" {
 		peer = w.res.principal(r.get(fPeerSAN))
 	}
-	if peer.p != "" {
+	if peer.p.s != "" {
 		e.counts.MTLS = 1
 	}
 	// Waypoints are reached over HBONE only, so a caller found by its
@@ -471,12 +552,12 @@ func (w *worker) envoyWaypoint(r *record, c cluster, e *entry) foldResult {
 // address; the destination is the upstream host through the inventory, else
 // the cluster's Service when it selects one workload.
 func (w *worker) envoyOutbound(r *record, c cluster, lc *lineCtx, e *entry) foldResult {
-	e.key.Reporter = snapshot.ReporterSource
-	var src snapshot.Source
-	if pw, ok := w.pod(lc); ok && pw.name != "" && pw.ns != "" {
-		src = snapshot.Source{Namespace: pw.ns, Workload: pw.name}
-		if p := w.res.inferred(pw.w); p != "" {
-			src.Principal, src.IdentityFrom = p, snapshot.IdentityPodIP
+	e.key.reporter = repSource
+	var src source
+	if pw, ok := w.pod(lc); ok && pw.name.s != "" && pw.ns.s != "" {
+		src = source{namespace: pw.ns.id, workload: pw.name.id}
+		if p := w.res.workload(pw.w).inferred; p != 0 {
+			src.principal, src.identityFrom = p, idPodIP
 		}
 	} else {
 		var ok bool
@@ -493,27 +574,27 @@ func (w *worker) envoyOutbound(r *record, c cluster, lc *lineCtx, e *entry) fold
 	if !ok {
 		return foldMalformed
 	}
-	svc := w.res.service(hs)
+	svc := w.res.service(hs.s)
 	wl := w.res.workloadByIP(uip)
-	if wl == nil {
+	if wl.w == nil {
 		wl = w.res.onlyWorkload(svc)
 	}
-	if wl == nil {
+	if wl.w == nil {
 		w.unresolved(uip, host)
 		return foldUnresolved
 	}
-	e.key.DstNamespace, e.key.DstWorkload, e.key.DstService = wl.Namespace, wl.Name, hs
-	e.dstPrincipal = w.res.principal(r.get(fUpstreamPeerSAN)).p
+	e.key.dstNamespace, e.key.dstWorkload, e.key.dstService = wl.ns, wl.name, hs.id
+	e.dstPrincipal = w.res.principal(r.get(fUpstreamPeerSAN)).p.id
 	port := uport
 	if port == 0 && svc != nil {
 		for _, sp := range svc.Ports {
 			if sp.Port == c.port {
-				port = w.res.idx.ResolveTargetPort(wl, sp)
+				port = w.res.idx.ResolveTargetPort(wl.w, sp)
 				break
 			}
 		}
 	}
-	e.key.Port = port
+	e.key.port = port
 	return w.emit(e, src)
 }
 
@@ -532,19 +613,20 @@ var ztunnelPolicyRejection = []byte("policy rejection")
 func (w *worker) foldZtunnel(r *record) foldResult {
 	e := &w.e
 	*e = entry{evidence: evZtunnel, counts: snapshot.Counts{Requests: 1}}
-	e.key.Protocol = snapshot.ProtocolTCP
+	w.method, w.path = nil, nil
+	e.key.protocol = protoTCP
 	inbound := string(r.get(fDirection)) == "inbound"
 	if inbound {
-		e.key.Reporter = snapshot.ReporterDestination
+		e.key.reporter = repDestination
 	} else {
-		e.key.Reporter = snapshot.ReporterSource
+		e.key.reporter = repSource
 	}
 	srcID := w.res.principal(r.get(fSrcIdentity))
 	dstID := w.res.principal(r.get(fDstIdentity))
 	// A "connection failed" line is logged before the handshake is known;
 	// it says nothing about transport security.
 	if inbound && string(r.get(fMessage)) == "connection complete" {
-		if srcID.p != "" {
+		if srcID.p.s != "" {
 			e.counts.MTLS = 1
 		} else {
 			e.counts.Plaintext = 1
@@ -564,57 +646,58 @@ func (w *worker) foldZtunnel(r *record) foldResult {
 	}
 	tip, tport := splitAddr(target)
 	wl := w.res.workloadByIP(tip)
-	if wl == nil && r.get(fDstHbone) != nil {
+	if wl.w == nil && r.get(fDstHbone) != nil {
 		// dst.hbone_addr may be a Service VIP (towards a waypoint); the
 		// HBONE peer is then the pod in dst.addr.
 		ip, _ := splitAddr(r.get(fDstAddr))
 		wl = w.res.workloadByIP(ip)
 	}
-	if wl != nil && dstID.ns != "" && wl.Namespace != dstID.ns {
-		wl = nil // a stale address in the inventory; the identity wins
+	if wl.w != nil && dstID.ns.id != 0 && wl.ns != dstID.ns.id {
+		wl = wlRef{} // a stale address in the inventory; the identity wins
 	}
 	svcHost := r.get(fDstService)
 	hs, ok := w.res.str(svcHost)
 	if !ok {
 		return foldMalformed
 	}
-	var ns, name string
+	var ns, name sym
 	switch {
-	case wl != nil:
-		ns, name = wl.Namespace, wl.Name
+	case wl.w != nil:
+		ns, name = wl.namespace(), wl.workload()
 	default:
-		nsb := []byte(dstID.ns)
-		if dstID.ns == "" {
-			nsb = hostNamespace(svcHost)
-		}
-		if nsb == nil {
-			nsb = r.get(fDstNamespace)
-		}
-		if ns, ok = w.res.str(nsb); !ok {
-			return foldMalformed
+		if dstID.ns.s != "" {
+			ns = dstID.ns
+		} else {
+			nsb := hostNamespace(svcHost)
+			if nsb == nil {
+				nsb = r.get(fDstNamespace)
+			}
+			if ns, ok = w.res.str(nsb); !ok {
+				return foldMalformed
+			}
 		}
 		if pod := r.get(fDstWorkload); pod != nil {
 			pw := w.res.pod(ns, pod)
 			name = pw.name
 		}
 	}
-	if name == "" || ns == "" {
+	if name.s == "" || ns.s == "" {
 		w.unresolved(tip, svcHost)
 		return foldUnresolved
 	}
-	e.key.DstNamespace, e.key.DstWorkload, e.key.DstService = ns, name, hs
-	e.dstPrincipal = dstID.p
+	e.key.dstNamespace, e.key.dstWorkload, e.key.dstService = ns.id, name.id, hs.id
+	e.dstPrincipal = dstID.p.id
 	// The port is dst.hbone_addr's (the target port), else dst.addr's
 	// unless that is the HBONE port. Towards a Service VIP it is the Service
 	// port, mapped to the target port through the inventory.
 	if tport == 15008 && r.get(fDstHbone) == nil {
 		tport = 0
 	}
-	if wl == nil || !w.isPodIP(wl, tip) {
-		if svc := w.res.service(hs); svc != nil {
+	if wl.w == nil || !w.isPodIP(wl.w, tip) {
+		if svc := w.res.service(hs.s); svc != nil {
 			for _, sp := range svc.Ports {
 				if sp.Port == tport {
-					if p := w.res.idx.ResolveTargetPort(wl, sp); p > 0 {
+					if p := w.res.idx.ResolveTargetPort(wl.w, sp); p > 0 {
 						tport = p
 					}
 					break
@@ -622,34 +705,34 @@ func (w *worker) foldZtunnel(r *record) foldResult {
 			}
 		}
 	}
-	e.key.Port = tport
+	e.key.port = tport
 
 	// Source.
 	sip, _ := splitAddr(r.get(fSrcAddr))
 	sw := w.res.workloadByIP(sip)
-	var src snapshot.Source
+	var src source
 	switch {
-	case srcID.p != "":
-		src = snapshot.Source{Principal: srcID.p, Namespace: srcID.ns, IdentityFrom: snapshot.IdentityCertificate}
-		if sw != nil && sw.Namespace == srcID.ns {
-			src.Workload = sw.Name
+	case srcID.p.id != 0:
+		src = source{principal: srcID.p.id, namespace: srcID.ns.id, identityFrom: idCertificate}
+		if sw.w != nil && sw.ns == srcID.ns.id {
+			src.workload = sw.name
 		} else if pod := r.get(fSrcWorkload); pod != nil {
-			src.Workload = w.res.pod(srcID.ns, pod).name
+			src.workload = w.res.pod(srcID.ns, pod).name.id
 		}
-	case sw != nil:
-		src = snapshot.Source{Namespace: sw.Namespace, Workload: sw.Name}
+	case sw.w != nil:
+		src = source{namespace: sw.ns, workload: sw.name}
 	case r.get(fSrcWorkload) != nil && r.get(fSrcNamespace) != nil:
 		sns, ok := w.res.str(r.get(fSrcNamespace))
 		if !ok {
 			return foldMalformed
 		}
-		src = snapshot.Source{Namespace: sns, Workload: w.res.pod(sns, r.get(fSrcWorkload)).name}
+		src = source{namespace: sns.id, workload: w.res.pod(sns, r.get(fSrcWorkload)).name.id}
 	default:
 		ipStr, ok := w.res.str(sip)
 		if !ok {
 			return foldMalformed
 		}
-		src = snapshot.Source{IP: ipStr}
+		src = source{ip: ipStr.id}
 	}
 	return w.emit(e, src)
 }
@@ -682,13 +765,18 @@ func (w *worker) unresolved(ip, host []byte) {
 
 // emit completes e with its source and time and adds it to the chunk's
 // aggregate.
-func (w *worker) emit(e *entry, src snapshot.Source) foldResult {
-	e.key.SrcPrincipal, e.key.SrcNamespace, e.key.SrcWorkload, e.key.SrcIP = src.Principal, src.Namespace, src.Workload, src.IP
-	e.identityFrom = src.IdentityFrom
+func (w *worker) emit(e *entry, src source) foldResult {
+	e.key.srcPrincipal, e.key.srcNamespace, e.key.srcWorkload, e.key.srcIP = src.principal, src.namespace, src.workload, src.ip
+	e.identityFrom = src.identityFrom
 	if unresolvedSource(&src) {
 		w.st.unresolvedSrc++
 	}
 	e.first, e.last = w.ts, w.ts
+	// The method was checked in operation, and is one of few.
+	m, _ := w.res.str(w.method)
+	e.key.method = m.id
+	e.key.path = w.agg.paths.add(w.path)
+	e.tabs = &w.agg.tabs
 	e.h = hashKey(&e.key)
 	w.agg.addChunk(e)
 	return foldOK

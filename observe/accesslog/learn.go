@@ -106,6 +106,7 @@ func Learn(ctx context.Context, cfg Config, inputs []Input) (*Result, error) {
 		byName: workloadsByName(idx),
 		td:     cmp.Or(cfg.TrustDomain, DefaultTrustDomain),
 		inputs: inputs,
+		syms:   newSymbols(),
 	}
 	l.start, l.end, l.window = cfg.window()
 	return l.run(ctx)
@@ -121,6 +122,8 @@ type run struct {
 	start, end int64
 	window     snapshot.Window
 	pool       *bufPool
+	// syms interns the strings of the edges' keys, for all workers.
+	syms *symbols
 	// aggs recycles the chunk aggregators the merger is done with.
 	aggs chan *aggregator
 }
@@ -191,7 +194,7 @@ func (l *run) run(ctx context.Context) (*Result, error) {
 		consumers.Add(1)
 		go func() {
 			defer consumers.Done()
-			w := newWorker(l.format, l.idx, l.td, l.byName, l.start, l.end, l.cfg.Strict)
+			w := newWorkerWith(l.syms, l.format, l.idx, l.td, l.byName, l.start, l.end, l.cfg.Strict)
 			for c := range work {
 				if ctx.Err() != nil {
 					l.pool.put(c.buf)
@@ -466,14 +469,15 @@ func (l *run) finish(states []*inputState) *Result {
 	addFolded(global) // ... and in merging them
 	s := snapshot.New()
 	res := &Result{Snapshot: s}
+	strs := l.syms.table()
 
 	for dk, n := range folded {
 		if n == 0 {
 			continue
 		}
-		dst := dk.ns + "/" + dk.workload
-		if dk.service != "" {
-			dst += " (" + dk.service + ")"
+		dst := strs[dk.ns] + "/" + strs[dk.workload]
+		if dk.service != 0 {
+			dst += " (" + strs[dk.service] + ")"
 		}
 		s.Metadata.Warnings = append(s.Metadata.Warnings, fmt.Sprintf(
 			"access logs: destination %s had more than %d distinct paths (--%s); %d further requests were counted under path prefixes (edges with pathPrefix: true)",
@@ -482,40 +486,50 @@ func (l *run) finish(states []*inputState) *Result {
 
 	// Fill-in: a client-side record is kept only when no server-side record
 	// names the same caller calling the same destination workload.
-	covered := map[pair]bool{}
+	covered := make(map[pair]struct{}, len(global.entries))
 	for i := range global.entries {
-		if k := &global.entries[i].key; k.Reporter != snapshot.ReporterSource {
-			for _, c := range callers(k) {
-				covered[pair{k.DstNamespace, k.DstWorkload, c}] = true
+		if k := &global.entries[i].key; k.reporter != repSource {
+			if k.srcWorkload != 0 {
+				covered[pair{k.dstNamespace, k.dstWorkload, callerName{'w', k.srcNamespace, k.srcWorkload}}] = struct{}{}
+			}
+			if k.srcPrincipal != 0 {
+				covered[pair{k.dstNamespace, k.dstWorkload, callerName{'p', 0, k.srcPrincipal}}] = struct{}{}
+			}
+			if k.srcWorkload == 0 && k.srcPrincipal == 0 {
+				covered[pair{k.dstNamespace, k.dstWorkload, callerName{'i', 0, k.srcIP}}] = struct{}{}
 			}
 		}
 	}
 	// The aggregate has one entry per key already, so the edges need no
 	// snapshot.Builder to merge them: only the canonical order
-	// (snapshot.CompareKeys), which is sorted by index rather than by moving
-	// whole edges around.
-	order := make([]int32, len(global.entries))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		return compareKeys(&global.entries[a].key, &global.entries[b].key)
-	})
-	edges := make([]snapshot.Edge, 0, len(global.entries))
-	for _, i := range order {
+	// (snapshot.CompareKeys), which is the order of the ranks of the keys'
+	// strings (sortKey).
+	rank, pathRank := l.syms.ranks(), ranks(l.syms.paths.strs)
+	order := make([]sortKey, 0, len(global.entries))
+	// Principals seen, for the trust domains.
+	principals := make([]bool, len(strs))
+	for i := range global.entries {
 		e := &global.entries[i]
-		if e.key.Reporter == snapshot.ReporterSource {
+		if e.key.reporter == repSource {
 			// The client's most specific name: workloads that share a
 			// service account share a principal.
-			if covered[pair{e.key.DstNamespace, e.key.DstWorkload, callers(&e.key)[0]}] {
+			if _, ok := covered[pair{e.key.dstNamespace, e.key.dstWorkload, mostSpecificCaller(&e.key)}]; ok {
 				res.Superseded += e.counts.Requests
 				continue
 			}
 		}
-		edges = append(edges, e.edge())
+		principals[e.key.srcPrincipal] = true
+		principals[e.dstPrincipal] = true
+		order = append(order, newSortKey(&e.key, rank, pathRank, int32(i)))
+	}
+	covered = nil
+	slices.SortFunc(order, compareSortKeys)
+	edges := make([]snapshot.Edge, len(order))
+	for j := range order {
+		edges[j] = global.entries[order[j].i].edgeOf(strs, l.syms.paths.strs)
 	}
 	global = nil
-	covered = nil
+	order = nil
 
 	var quietPods []string
 	for i, st := range states {
@@ -552,37 +566,52 @@ func (l *run) finish(states []*inputState) *Result {
 	// Normalize sorts the metadata; the edges are in order already.
 	s.Normalize()
 	s.Edges = edges
-	s.CollectTrustDomains()
+	s.Metadata.TrustDomains = trustDomains(strs, principals)
 	return res
+}
+
+// trustDomains returns the sorted trust domains of the principals marked,
+// by ID: what snapshot.CollectTrustDomains finds in the edges, with each
+// distinct principal parsed once instead of twice per edge.
+func trustDomains(strs []string, marked []bool) []string {
+	seen := map[string]bool{}
+	var out []string
+	for id, ok := range marked {
+		if !ok {
+			continue
+		}
+		if pp, err := snapshot.ParsePrincipal(strs[id]); err == nil && !seen[pp.TrustDomain] {
+			seen[pp.TrustDomain] = true
+			out = append(out, pp.TrustDomain)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // pair is a destination workload and a name of a caller.
 type pair struct {
-	ns, workload string
+	ns, workload uint32
 	caller       callerName
 }
 
 // callerName is a caller's workload (kind 'w', with its namespace), its
-// principal ('p') or its address ('i').
+// principal ('p') or its address ('i'), by IDs.
 type callerName struct {
 	kind     byte
-	ns, name string
+	ns, name uint32
 }
 
-// callers returns the names a key's caller goes by, most specific first:
-// its workload, its principal, or else its address.
-func callers(k *snapshot.Key) []callerName {
-	out := make([]callerName, 0, 2)
-	if k.SrcWorkload != "" {
-		out = append(out, callerName{'w', k.SrcNamespace, k.SrcWorkload})
+// mostSpecificCaller returns the most specific name a key's caller goes
+// by: its workload, else its principal, else its address.
+func mostSpecificCaller(k *key) callerName {
+	switch {
+	case k.srcWorkload != 0:
+		return callerName{'w', k.srcNamespace, k.srcWorkload}
+	case k.srcPrincipal != 0:
+		return callerName{'p', 0, k.srcPrincipal}
 	}
-	if k.SrcPrincipal != "" {
-		out = append(out, callerName{'p', "", k.SrcPrincipal})
-	}
-	if len(out) == 0 {
-		out = append(out, callerName{'i', "", k.SrcIP})
-	}
-	return out
+	return callerName{'i', 0, k.srcIP}
 }
 
 // evidenceLists are the evidence lists of edges, by the bits of an entry,
@@ -678,17 +707,32 @@ func (l *run) windowStart() string {
 
 // edge converts an aggregated entry to a snapshot edge.
 func (e *entry) edge() snapshot.Edge {
+	if e.tabs.chunk != nil {
+		out := e.edgeOf(e.tabs.syms.table(), nil)
+		out.Path = e.tabs.path(e.key.path)
+		return out
+	}
+	return e.edgeOf(e.tabs.syms.table(), e.tabs.syms.paths.strs)
+}
+
+// edgeOf is edge with the strings of the run's symbols and paths at hand
+// (without paths, the edge's path is left empty).
+func (e *entry) edgeOf(strs, paths []string) snapshot.Edge {
 	k := &e.key
 	out := snapshot.Edge{
-		Source: snapshot.Source{Principal: k.SrcPrincipal, Namespace: k.SrcNamespace, Workload: k.SrcWorkload, IP: k.SrcIP},
+		Source: snapshot.Source{Principal: strs[k.srcPrincipal], Namespace: strs[k.srcNamespace], Workload: strs[k.srcWorkload], IP: strs[k.srcIP]},
 		Destination: snapshot.Destination{
-			Namespace: k.DstNamespace, Workload: k.DstWorkload, Service: k.DstService, Principal: e.dstPrincipal,
+			Namespace: strs[k.dstNamespace], Workload: strs[k.dstWorkload], Service: strs[k.dstService], Principal: strs[e.dstPrincipal],
 		},
-		Reporter: k.Reporter, Port: k.Port, Protocol: k.Protocol, Method: k.Method, Path: k.Path, PathPrefix: k.PathPrefix,
+		Reporter: reporterNames[k.reporter], Port: k.port, Protocol: protocolNames[k.protocol],
+		Method: strs[k.method], PathPrefix: k.pathPrefix,
 		Counts: e.counts,
 	}
-	if k.SrcPrincipal != "" {
-		out.Source.IdentityFrom = e.identityFrom
+	if paths != nil {
+		out.Path = paths[k.path]
+	}
+	if k.srcPrincipal != 0 {
+		out.Source.IdentityFrom = identityNames[e.identityFrom]
 	}
 	if e.first != 0 {
 		out.FirstSeen = time.Unix(0, e.first).UTC()
@@ -700,50 +744,52 @@ func (e *entry) edge() snapshot.Edge {
 	return out
 }
 
-// compareKeys is snapshot.CompareKeys without copying the keys: the same
-// order (TestCompareKeys checks that they agree).
-func compareKeys(a, b *snapshot.Key) int {
-	if c := strings.Compare(a.DstNamespace, b.DstNamespace); c != 0 {
-		return c
+// sortKey is a key in the canonical order of snapshot.CompareKeys: the
+// ranks of its strings (symbols.ranks; paths ranked among paths) packed two
+// to a word, field after field, with the index of its entry.
+type sortKey struct {
+	w    [3]uint64 // dst namespace|workload, dst service|src principal, src namespace|workload
+	ip   uint64    // src IP|reporter
+	port int
+	op   uint64 // protocol|method
+	path uint64 // path|prefix
+	i    int32
+}
+
+func newSortKey(k *key, rank, pathRank []uint32, i int32) sortKey {
+	pair := func(a, b uint32) uint64 { return uint64(a)<<32 | uint64(b) }
+	var prefix uint64
+	if k.pathPrefix {
+		prefix = 1
 	}
-	if c := strings.Compare(a.DstWorkload, b.DstWorkload); c != 0 {
-		return c
+	return sortKey{
+		w: [3]uint64{
+			pair(rank[k.dstNamespace], rank[k.dstWorkload]),
+			pair(rank[k.dstService], rank[k.srcPrincipal]),
+			pair(rank[k.srcNamespace], rank[k.srcWorkload]),
+		},
+		ip:   pair(rank[k.srcIP], uint32(k.reporter)),
+		port: k.port,
+		op:   pair(uint32(k.protocol), rank[k.method]),
+		path: uint64(pathRank[k.path])<<1 | prefix,
+		i:    i,
 	}
-	if c := strings.Compare(a.DstService, b.DstService); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.SrcPrincipal, b.SrcPrincipal); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.SrcNamespace, b.SrcNamespace); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.SrcWorkload, b.SrcWorkload); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.SrcIP, b.SrcIP); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Reporter, b.Reporter); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Port, b.Port); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Protocol, b.Protocol); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Method, b.Method); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Path, b.Path); c != 0 {
-		return c
-	}
+}
+
+func compareSortKeys(a, b sortKey) int {
 	switch {
-	case a.PathPrefix == b.PathPrefix:
-		return 0
-	case !a.PathPrefix:
-		return -1
+	case a.w[0] != b.w[0]:
+		return cmp.Compare(a.w[0], b.w[0])
+	case a.w[1] != b.w[1]:
+		return cmp.Compare(a.w[1], b.w[1])
+	case a.w[2] != b.w[2]:
+		return cmp.Compare(a.w[2], b.w[2])
+	case a.ip != b.ip:
+		return cmp.Compare(a.ip, b.ip)
+	case a.port != b.port:
+		return cmp.Compare(a.port, b.port)
+	case a.op != b.op:
+		return cmp.Compare(a.op, b.op)
 	}
-	return 1
+	return cmp.Compare(a.path, b.path)
 }

@@ -15,42 +15,61 @@ const cacheLimit = 1 << 16
 
 // resolver maps what a line says (addresses, SANs, pod names, hosts) to
 // workloads and principals, through the inventory, with per-worker caches so
-// that a repeated value costs one map lookup without allocation.
+// that a repeated value costs one map lookup without allocation. Every name
+// it returns is interned in the run's symbols, with its ID.
 type resolver struct {
-	idx *snapshot.Index
-	td  string
+	idx  *snapshot.Index
+	td   string
+	syms *symbols
 	// byName lists the inventory's workloads by name, across namespaces, for
 	// pod names whose namespace the line does not say.
 	byName map[string][]*snapshot.Workload
 
-	ips        map[string]*snapshot.Workload
-	inferredP  map[*snapshot.Workload]string
-	svcOnly    map[*snapshot.Service]*snapshot.Workload
+	ips        map[string]wlRef
+	ip4s       map[uint32]wlRef // ips in canonical dotted-quad form
+	workloads  map[*snapshot.Workload]wlRef
+	svcOnly    map[*snapshot.Service]wlRef
 	principals map[string]principal
 	pods       map[string]podWorkload
-	strs       map[string]string
+	inputPods  map[*Pod]podWorkload
+	strs       map[string]sym
+	// key is scratch space for building cache keys.
+	key []byte
 }
 
 type principal struct {
-	// p is the AuthorizationPolicy form ("" when the value is no identity).
-	p  string
-	ns string
+	// p is the AuthorizationPolicy form (empty when the value is no identity).
+	p  sym
+	ns sym
 }
 
+// wlRef is an inventory workload (w nil when there is none) with the IDs
+// of its namespace, its name and the principal of its service account (0
+// when it has none).
+type wlRef struct {
+	w                  *snapshot.Workload
+	ns, name, inferred uint32
+}
+
+func (r wlRef) namespace() sym { return sym{r.ns, r.w.Namespace} }
+func (r wlRef) workload() sym  { return sym{r.name, r.w.Name} }
+
 type podWorkload struct {
-	ns, name string
+	ns, name sym
 	w        *snapshot.Workload
 }
 
-func newResolver(idx *snapshot.Index, td string, byName map[string][]*snapshot.Workload) *resolver {
+func newResolver(idx *snapshot.Index, td string, byName map[string][]*snapshot.Workload, syms *symbols) *resolver {
 	return &resolver{
-		idx: idx, td: td, byName: byName,
-		ips:        map[string]*snapshot.Workload{},
-		inferredP:  map[*snapshot.Workload]string{},
-		svcOnly:    map[*snapshot.Service]*snapshot.Workload{},
+		idx: idx, td: td, byName: byName, syms: syms,
+		ips:        map[string]wlRef{},
+		ip4s:       map[uint32]wlRef{},
+		workloads:  map[*snapshot.Workload]wlRef{},
+		svcOnly:    map[*snapshot.Service]wlRef{},
 		principals: map[string]principal{},
 		pods:       map[string]podWorkload{},
-		strs:       map[string]string{},
+		inputPods:  map[*Pod]podWorkload{},
+		strs:       map[string]sym{},
 	}
 }
 
@@ -66,50 +85,106 @@ func workloadsByName(idx *snapshot.Index) map[string][]*snapshot.Workload {
 
 // str interns b. It returns ok=false when b is not valid UTF-8: such a value
 // would be changed by the snapshot's JSON encoding, so the line is malformed.
-func (r *resolver) str(b []byte) (string, bool) {
+func (r *resolver) str(b []byte) (sym, bool) {
 	if s, ok := r.strs[string(b)]; ok {
 		return s, true
 	}
 	if !utf8.Valid(b) {
-		return "", false
+		return sym{}, false
 	}
 	if len(r.strs) >= cacheLimit {
 		clear(r.strs)
 	}
-	s := string(b)
-	r.strs[s] = s
+	s := r.syms.intern(b)
+	r.strs[s.s] = s
 	return s, true
 }
 
-// upper interns b in upper case (HTTP methods).
-func (r *resolver) upper(b []byte) (string, bool) {
-	lower := false
-	for _, c := range b {
-		if c >= 'a' && c <= 'z' {
-			lower = true
-			break
-		}
+// name interns a string that is valid UTF-8 or that comes from the
+// inventory (whose names a snapshot carries as they are).
+func (r *resolver) name(s string) sym {
+	if v, ok := r.strs[s]; ok {
+		return v
 	}
-	if !lower {
-		return r.str(b)
+	if len(r.strs) >= cacheLimit {
+		clear(r.strs)
 	}
-	return r.str(bytes.ToUpper(b))
+	v := r.syms.internString(s)
+	r.strs[v.s] = v
+	return v
 }
 
-// workloadByIP returns the inventory workload with pod IP ip, or nil.
-func (r *resolver) workloadByIP(ip []byte) *snapshot.Workload {
+// workload returns w with its interned names.
+func (r *resolver) workload(w *snapshot.Workload) wlRef {
+	if w == nil {
+		return wlRef{}
+	}
+	if ref, ok := r.workloads[w]; ok {
+		return ref
+	}
+	ref := wlRef{w: w, ns: r.syms.internString(w.Namespace).id, name: r.syms.internString(w.Name).id}
+	if w.ServiceAccount != "" {
+		ref.inferred = r.name(snapshot.Principal{TrustDomain: r.td, Namespace: w.Namespace, ServiceAccount: w.ServiceAccount}.String()).id
+	}
+	r.workloads[w] = ref
+	return ref
+}
+
+// workloadByIP returns the inventory workload with pod IP ip, if any.
+// Addresses in canonical dotted-quad form, which are spelt one way only, are
+// cached by their value, which is cheaper to hash than their text.
+func (r *resolver) workloadByIP(ip []byte) wlRef {
 	if len(ip) == 0 {
-		return nil
+		return wlRef{}
+	}
+	if v, ok := canonicalIPv4(ip); ok {
+		if w, ok := r.ip4s[v]; ok {
+			return w
+		}
+		w := r.workload(r.idx.WorkloadByIP(string(ip)))
+		if len(r.ip4s) >= cacheLimit {
+			clear(r.ip4s)
+		}
+		r.ip4s[v] = w
+		return w
 	}
 	if w, ok := r.ips[string(ip)]; ok {
 		return w
 	}
-	w := r.idx.WorkloadByIP(string(ip))
+	w := r.workload(r.idx.WorkloadByIP(string(ip)))
 	if len(r.ips) >= cacheLimit {
 		clear(r.ips)
 	}
 	r.ips[string(ip)] = w
 	return w
+}
+
+// canonicalIPv4 returns the value of an IPv4 address written as four
+// decimal numbers from 0 to 255 without leading zeros, separated by dots;
+// ok is false for anything else.
+func canonicalIPv4(b []byte) (v uint32, ok bool) {
+	i := 0
+	for octet := range 4 {
+		if octet > 0 {
+			if i >= len(b) || b[i] != '.' {
+				return 0, false
+			}
+			i++
+		}
+		start, n := i, 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 3 {
+			n = n*10 + int(b[i]-'0')
+			i++
+		}
+		if i == start || n > 255 || b[start] == '0' && i-start > 1 {
+			return 0, false
+		}
+		v = v<<8 | uint32(n)
+	}
+	if i != len(b) {
+		return 0, false
+	}
+	return v, true
 }
 
 // principal normalizes a SAN or identity ("spiffe://td/ns/x/sa/y").
@@ -122,7 +197,7 @@ func (r *resolver) principal(b []byte) principal {
 	}
 	var out principal
 	if pp, err := snapshot.ParsePrincipal(string(b)); err == nil && utf8.Valid(b) {
-		out = principal{p: pp.String(), ns: pp.Namespace}
+		out = principal{p: r.name(pp.String()), ns: r.name(pp.Namespace)}
 	}
 	if len(r.principals) >= cacheLimit {
 		clear(r.principals)
@@ -131,18 +206,15 @@ func (r *resolver) principal(b []byte) principal {
 	return out
 }
 
-// inferred returns the principal of an inventory workload, from its service
-// account, or "".
-func (r *resolver) inferred(w *snapshot.Workload) string {
-	if w == nil || w.ServiceAccount == "" {
-		return ""
+// inputPod returns the workload of the pod an input was read from
+// (--from-pods), which names its workload.
+func (r *resolver) inputPod(p *Pod) podWorkload {
+	if pw, ok := r.inputPods[p]; ok {
+		return pw
 	}
-	if p, ok := r.inferredP[w]; ok {
-		return p
-	}
-	p := snapshot.Principal{TrustDomain: r.td, Namespace: w.Namespace, ServiceAccount: w.ServiceAccount}.String()
-	r.inferredP[w] = p
-	return p
+	pw := podWorkload{ns: r.name(p.Namespace), name: r.name(p.Workload), w: r.idx.Workload(p.Namespace, p.Workload)}
+	r.inputPods[p] = pw
+	return pw
 }
 
 // pod returns the workload of a pod: by the inventory when it knows a
@@ -150,14 +222,16 @@ func (r *resolver) inferred(w *snapshot.Workload) string {
 // names, else by the name alone. ns may be empty (a `kubectl logs --prefix`
 // line does not say it); the inventory is then searched in every namespace
 // and the namespace stays empty unless exactly one workload matches.
-func (r *resolver) pod(ns string, name []byte) podWorkload {
-	key := string(name)
-	if ns != "" {
-		key = ns + "/" + key
+func (r *resolver) pod(ns sym, name []byte) podWorkload {
+	r.key = append(r.key[:0], ns.s...)
+	if ns.s != "" {
+		r.key = append(r.key, '/')
 	}
-	if p, ok := r.pods[key]; ok {
+	r.key = append(r.key, name...)
+	if p, ok := r.pods[string(r.key)]; ok {
 		return p
 	}
+	key := string(r.key)
 	pn := string(name)
 	out := podWorkload{ns: ns}
 	found := false
@@ -165,29 +239,29 @@ func (r *resolver) pod(ns string, name []byte) podWorkload {
 		if cand == "" {
 			continue
 		}
-		if ns != "" {
-			if w := r.idx.Workload(ns, cand); w != nil {
-				out = podWorkload{ns: ns, name: w.Name, w: w}
+		if ns.s != "" {
+			if w := r.idx.Workload(ns.s, cand); w != nil {
+				out = podWorkload{ns: ns, name: r.name(w.Name), w: w}
 				found = true
 				break
 			}
 			continue
 		}
 		if ws := r.byName[cand]; len(ws) == 1 {
-			out = podWorkload{ns: ws[0].Namespace, name: ws[0].Name, w: ws[0]}
+			out = podWorkload{ns: r.name(ws[0].Namespace), name: r.name(ws[0].Name), w: ws[0]}
 			found = true
 			break
 		} else if len(ws) > 1 {
-			out.name = cand
+			out.name = r.name(cand)
 			found = true
 			break
 		}
 	}
 	if !found {
-		out.name = workloadFromPodName(pn)
+		out.name = r.name(workloadFromPodName(pn))
 	}
-	if !utf8.ValidString(out.name) {
-		out.name = ""
+	if !utf8.ValidString(out.name.s) {
+		out.name = sym{}
 	}
 	if len(r.pods) >= cacheLimit {
 		clear(r.pods)
@@ -281,17 +355,17 @@ func (r *resolver) service(host string) *snapshot.Service {
 }
 
 // onlyWorkload returns the workload a Service selects when it selects
-// exactly one, else nil.
-func (r *resolver) onlyWorkload(s *snapshot.Service) *snapshot.Workload {
+// exactly one, else none.
+func (r *resolver) onlyWorkload(s *snapshot.Service) wlRef {
 	if s == nil {
-		return nil
+		return wlRef{}
 	}
 	if w, ok := r.svcOnly[s]; ok {
 		return w
 	}
-	var w *snapshot.Workload
+	var w wlRef
 	if ws := r.idx.WorkloadsOfService(s.Namespace, s.Name); len(ws) == 1 {
-		w = ws[0]
+		w = r.workload(ws[0])
 	}
 	r.svcOnly[s] = w
 	return w

@@ -73,6 +73,8 @@ type worker struct {
 	res *resolver
 	r   record
 	e   entry
+	// method and path are the current line's, from operation.
+	method, path []byte
 
 	start, end int64
 	strict     bool
@@ -83,10 +85,17 @@ type worker struct {
 	ts  int64
 }
 
+// newWorker returns a worker with symbols of its own.
 func newWorker(f *Format, idx *snapshot.Index, td string, byName map[string][]*snapshot.Workload, start, end int64, strict bool) *worker {
+	return newWorkerWith(newSymbols(), f, idx, td, byName, start, end, strict)
+}
+
+// newWorkerWith returns a worker that interns into syms, which a run's
+// workers share.
+func newWorkerWith(syms *symbols, f *Format, idx *snapshot.Index, td string, byName map[string][]*snapshot.Workload, start, end int64, strict bool) *worker {
 	return &worker{
 		p:     newParser(f),
-		res:   newResolver(idx, td, byName),
+		res:   newResolver(idx, td, byName, syms),
 		start: start, end: end, strict: strict,
 	}
 }
@@ -95,6 +104,7 @@ func newWorker(f *Format, idx *snapshot.Index, td string, byName map[string][]*s
 func (w *worker) chunk(data []byte, pod *Pod, res *chunkResult) {
 	w.st = &res.counters
 	w.agg = res.agg
+	w.agg.tabs.syms = w.res.syms
 	var n int64
 	for len(data) > 0 {
 		var line []byte

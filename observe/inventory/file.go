@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/observe/badinput"
@@ -220,17 +221,19 @@ func decodeJSON(r io.Reader, c *collector) error {
 			return fail(-1, fmt.Errorf("items is not an array"))
 		}
 		for dec.More() {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
+			// The item is handed to c.addJSON by item.UnmarshalJSON, as a
+			// slice of the decoder's buffer: not copied, not validated again.
+			it := item{c: c}
+			if err := dec.Decode(&it); err != nil {
 				var se *json.SyntaxError
 				if errors.As(err, &se) {
 					return &decodeError{item: index, offset: syntaxErrorOffset(dec), err: err}
 				}
 				return fail(index, err)
 			}
-			start := dec.InputOffset() - int64(len(raw))
-			if off, err := c.addJSON(raw); err != nil {
-				return &decodeError{item: index, offset: start + off, err: err}
+			if it.err != nil {
+				start := dec.InputOffset() - int64(it.n)
+				return &decodeError{item: index, offset: start + it.off, err: it.err}
 			}
 			index++
 		}
@@ -276,9 +279,44 @@ func syntaxErrorOffset(dec *json.Decoder) int64 {
 	return start
 }
 
+// item receives one item of a List from json.Decoder.Decode and adds it to
+// the collector; the error of adding it is kept apart from the decoder's.
+type item struct {
+	c   *collector
+	n   int   // the length of the item
+	off int64 // where in the item err is, when known
+	err error
+}
+
+func (it *item) UnmarshalJSON(raw []byte) error {
+	it.n = len(raw)
+	it.off, it.err = it.c.addJSON(raw)
+	return nil
+}
+
 // addJSON decodes one object and hands it to the collector. On error it also
 // returns the offset of the problem within raw, when known.
+//
+// It decodes only the fields the inventory reads (leanObject), which is
+// faster than decoding whole API objects (a cluster's List
+// is mostly fields it does not read: managed fields, resources, status
+// conditions). When that fails, the object is decoded again in full, so
+// that errors are those of the API types.
 func (c *collector) addJSON(raw []byte) (int64, error) {
+	var lo leanObject
+	if json.Unmarshal(raw, &lo) != nil {
+		lo.Kind = ""
+	}
+	if lo.Kind != "" {
+		if ok, err := c.addLean(&lo); ok || err != nil {
+			return 0, err
+		}
+	}
+	return c.addFull(raw)
+}
+
+// addFull is addJSON with the API types.
+func (c *collector) addFull(raw []byte) (int64, error) {
 	var tm metav1.TypeMeta
 	if err := json.Unmarshal(raw, &tm); err != nil {
 		return jsonOffset(err), fmt.Errorf("decoding an object: %w", err)
@@ -508,4 +546,227 @@ func (c *collector) addYAML(doc []byte) error {
 	}
 	_, err = c.addJSON(j)
 	return err
+}
+
+// leanObject is the part of any object of the kinds the inventory reads that
+// it reads: the fields of Namespaces, ServiceAccounts, Services, Pods,
+// Deployments, StatefulSets, DaemonSets and ReplicaSets that the collector's
+// digests use, with the API types' JSON names and types. The kinds share
+// it; only spec.selector differs between kinds (a label map in a Service, a
+// LabelSelector in a controller) and is decoded by kind.
+type leanObject struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   leanMeta   `json:"metadata"`
+	Spec       leanSpec   `json:"spec"`
+	Status     leanStatus `json:"status"`
+}
+
+type leanSpec struct {
+	Selector json.RawMessage   `json:"selector"`
+	Ports    []leanServicePort `json:"ports"`
+	Replicas *int32            `json:"replicas"`
+	Template leanTemplate      `json:"template"`
+	leanPodSpec
+}
+
+type leanTemplate struct {
+	Metadata leanMeta    `json:"metadata"`
+	Spec     leanPodSpec `json:"spec"`
+}
+
+type leanStatus struct {
+	Phase  corev1.PodPhase `json:"phase"`
+	PodIP  string          `json:"podIP"`
+	PodIPs []leanPodIP     `json:"podIPs"`
+}
+
+type leanPodIP struct {
+	IP string `json:"ip"`
+}
+
+type leanServicePort struct {
+	Name        string             `json:"name"`
+	Protocol    corev1.Protocol    `json:"protocol"`
+	AppProtocol *string            `json:"appProtocol"`
+	Port        int32              `json:"port"`
+	TargetPort  intstr.IntOrString `json:"targetPort"`
+}
+
+type leanMeta struct {
+	Name            string            `json:"name"`
+	Namespace       string            `json:"namespace"`
+	GenerateName    string            `json:"generateName"`
+	Labels          map[string]string `json:"labels"`
+	Annotations     map[string]string `json:"annotations"`
+	OwnerReferences []leanOwnerRef    `json:"ownerReferences"`
+}
+
+type leanOwnerRef struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Controller *bool  `json:"controller"`
+}
+
+func (m *leanMeta) objectMeta() metav1.ObjectMeta {
+	om := metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, GenerateName: m.GenerateName,
+		Labels: m.Labels, Annotations: m.Annotations,
+	}
+	if m.OwnerReferences != nil {
+		om.OwnerReferences = make([]metav1.OwnerReference, len(m.OwnerReferences))
+		for i, r := range m.OwnerReferences {
+			om.OwnerReferences[i] = metav1.OwnerReference{Kind: r.Kind, Name: r.Name, Controller: r.Controller}
+		}
+	}
+	return om
+}
+
+type leanPodSpec struct {
+	Containers               []leanContainer `json:"containers"`
+	InitContainers           []leanContainer `json:"initContainers"`
+	ServiceAccountName       string          `json:"serviceAccountName"`
+	DeprecatedServiceAccount string          `json:"serviceAccount"`
+	HostNetwork              bool            `json:"hostNetwork"`
+}
+
+func (s *leanPodSpec) podSpec() corev1.PodSpec {
+	return corev1.PodSpec{
+		Containers: containers(s.Containers), InitContainers: containers(s.InitContainers),
+		ServiceAccountName: s.ServiceAccountName, DeprecatedServiceAccount: s.DeprecatedServiceAccount, HostNetwork: s.HostNetwork,
+	}
+}
+
+type leanContainer struct {
+	Name          string                         `json:"name"`
+	Args          []string                       `json:"args"`
+	Env           []leanEnv                      `json:"env"`
+	Ports         []leanContainerPort            `json:"ports"`
+	RestartPolicy *corev1.ContainerRestartPolicy `json:"restartPolicy"`
+}
+
+type leanEnv struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type leanContainerPort struct {
+	Name          string          `json:"name"`
+	ContainerPort int32           `json:"containerPort"`
+	Protocol      corev1.Protocol `json:"protocol"`
+}
+
+func containers(lc []leanContainer) []corev1.Container {
+	if lc == nil {
+		return nil
+	}
+	out := make([]corev1.Container, len(lc))
+	for i, c := range lc {
+		out[i] = corev1.Container{Name: c.Name, Args: c.Args, RestartPolicy: c.RestartPolicy}
+		if c.Env != nil {
+			out[i].Env = make([]corev1.EnvVar, len(c.Env))
+			for j, e := range c.Env {
+				out[i].Env[j] = corev1.EnvVar{Name: e.Name, Value: e.Value}
+			}
+		}
+		if c.Ports != nil {
+			out[i].Ports = make([]corev1.ContainerPort, len(c.Ports))
+			for j, p := range c.Ports {
+				out[i].Ports[j] = corev1.ContainerPort{Name: p.Name, ContainerPort: p.ContainerPort, Protocol: p.Protocol}
+			}
+		}
+	}
+	return out
+}
+
+func servicePorts(lp []leanServicePort) []corev1.ServicePort {
+	if lp == nil {
+		return nil
+	}
+	out := make([]corev1.ServicePort, len(lp))
+	for i, p := range lp {
+		out[i] = corev1.ServicePort{Name: p.Name, Protocol: p.Protocol, AppProtocol: p.AppProtocol, Port: p.Port, TargetPort: p.TargetPort}
+	}
+	return out
+}
+
+// addLean hands a decoded leanObject to the collector as the API object it
+// stands for. It returns ok=false, with no error, when the object must be
+// decoded in full instead: a kind it does not read (skipped and counted by
+// addFull) or a selector of the wrong shape (whose error addFull reports).
+func (c *collector) addLean(lo *leanObject) (ok bool, err error) {
+	m := lo.Metadata.objectMeta()
+	namespaced := true
+	var add func()
+	tmpl := func() corev1.PodTemplateSpec {
+		return corev1.PodTemplateSpec{ObjectMeta: lo.Spec.Template.Metadata.objectMeta(), Spec: lo.Spec.Template.Spec.podSpec()}
+	}
+	labelSelector := func() (*metav1.LabelSelector, bool) {
+		if lo.Spec.Selector == nil {
+			return nil, true
+		}
+		var sel *metav1.LabelSelector
+		return sel, json.Unmarshal(lo.Spec.Selector, &sel) == nil
+	}
+	switch lo.APIVersion + " " + lo.Kind {
+	case "v1 Namespace":
+		o := &corev1.Namespace{ObjectMeta: m}
+		add, namespaced = func() { c.addNamespace(o) }, false
+	case "v1 ServiceAccount":
+		o := &corev1.ServiceAccount{ObjectMeta: m}
+		add = func() { c.addServiceAccount(o) }
+	case "v1 Service":
+		o := &corev1.Service{ObjectMeta: m, Spec: corev1.ServiceSpec{Ports: servicePorts(lo.Spec.Ports)}}
+		if lo.Spec.Selector != nil && json.Unmarshal(lo.Spec.Selector, &o.Spec.Selector) != nil {
+			return false, nil
+		}
+		add = func() { c.addService(o) }
+	case "v1 Pod":
+		o := &corev1.Pod{ObjectMeta: m, Spec: lo.Spec.podSpec(), Status: corev1.PodStatus{Phase: lo.Status.Phase, PodIP: lo.Status.PodIP}}
+		if lo.Status.PodIPs != nil {
+			o.Status.PodIPs = make([]corev1.PodIP, len(lo.Status.PodIPs))
+			for i, ip := range lo.Status.PodIPs {
+				o.Status.PodIPs[i] = corev1.PodIP{IP: ip.IP}
+			}
+		}
+		add = func() { c.addPod(o) }
+	case "apps/v1 Deployment":
+		sel, ok := labelSelector()
+		if !ok {
+			return false, nil
+		}
+		o := &appsv1.Deployment{ObjectMeta: m, Spec: appsv1.DeploymentSpec{Selector: sel, Template: tmpl()}}
+		add = func() { c.addDeployment(o) }
+	case "apps/v1 StatefulSet":
+		sel, ok := labelSelector()
+		if !ok {
+			return false, nil
+		}
+		o := &appsv1.StatefulSet{ObjectMeta: m, Spec: appsv1.StatefulSetSpec{Selector: sel, Template: tmpl()}}
+		add = func() { c.addStatefulSet(o) }
+	case "apps/v1 DaemonSet":
+		sel, ok := labelSelector()
+		if !ok {
+			return false, nil
+		}
+		o := &appsv1.DaemonSet{ObjectMeta: m, Spec: appsv1.DaemonSetSpec{Selector: sel, Template: tmpl()}}
+		add = func() { c.addDaemonSet(o) }
+	case "apps/v1 ReplicaSet":
+		sel, ok := labelSelector()
+		if !ok {
+			return false, nil
+		}
+		o := &appsv1.ReplicaSet{ObjectMeta: m, Spec: appsv1.ReplicaSetSpec{Replicas: lo.Spec.Replicas, Selector: sel, Template: tmpl()}}
+		add = func() { c.addReplicaSet(o) }
+	default:
+		return false, nil
+	}
+	if m.Name == "" {
+		return true, fmt.Errorf("%s has no metadata.name", lo.Kind)
+	}
+	if namespaced && m.Namespace == "" {
+		return true, fmt.Errorf("%s %s has no metadata.namespace", lo.Kind, m.Name)
+	}
+	add()
+	return true, nil
 }

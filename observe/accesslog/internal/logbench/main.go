@@ -108,6 +108,8 @@ func parse(args []string) error {
 	workers := fs.Int("workers", 0, "parsing workers (0: GOMAXPROCS)")
 	format := fs.String("format", accesslog.FormatAuto, "--log-format")
 	profile := fs.String("cpuprofile", "", "write a CPU profile here")
+	memProfile := fs.String("memprofile", "", "write a heap profile (allocations) here")
+	out := fs.String("o", "", "write the snapshot here (after the timing)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -163,6 +165,24 @@ func parse(args []string) error {
 	fmt.Printf("files=%d bytes=%d lines=%d malformed=%d edges=%d workers=%d\n", len(in), size, lines, malformed, len(res.Snapshot.Edges), cmpOr(*workers, runtime.GOMAXPROCS(0)))
 	fmt.Printf("wall=%.2fs cpu=%.2fs  %.0f MB/s wall  %.0f MB/cpu-s  %.0f lines/s wall  %.0f lines/cpu-s  maxrss=%d MiB\n",
 		wall, cpu, float64(size)/1e6/wall, float64(size)/1e6/cpu, float64(lines)/wall, float64(lines)/cpu, ru.Maxrss/1024)
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if *out != "" {
+		res.Snapshot.Normalize()
+		if err := snapshot.WriteFile(*out, res.Snapshot); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
