@@ -106,11 +106,21 @@ type Input struct {
 	// Snapshot, when set, gives the traffic for the access changes.
 	Snapshot         *snapshot.Snapshot
 	ObservationsName string
-	// MaxCombinations bounds the access computation over all namespaces
-	// (0: eval.DefaultMaxCombinations); above it access changes are skipped
-	// and the report says so.
+	// MaxCombinations bounds the (caller, operation) combinations of the
+	// access computation over all namespaces (0:
+	// eval.DefaultMaxCombinations); MaxDecisions its replays, one per class
+	// of callers, class of operations and side (0: eval.DefaultMaxDecisions,
+	// see eval.DecideClasses); MaxChanges the entries it lists, changed
+	// combinations and pairs of the graph (0: DefaultMaxChanges). Above any
+	// of them access changes are skipped and the report says so.
 	MaxCombinations int
+	MaxDecisions    int
+	MaxChanges      int
 }
+
+// DefaultMaxChanges is the default bound on the entries the access changes
+// list.
+const DefaultMaxChanges = 1_000_000
 
 // Compute compares the proposed objects with the deployed ones.
 func Compute(in Input) (*Report, error) {

@@ -81,15 +81,16 @@ func BenchmarkReplay(b *testing.B) {
 	}
 }
 
-// BenchmarkCheck runs Check over 10,000 edges and 2,000 policies; the
-// privilege summary (2,000 callers x 10,000 operations) is over the limit and
-// skipped.
+// BenchmarkCheck runs Check over 10,000 edges and 2,000 policies, with a
+// privilege summary of 2,000 callers x 10,000 operations (20 million
+// combinations, decided by classes with 12,000 replays).
 func BenchmarkCheck(b *testing.B) {
 	benchCheck(b, 100, 20, 5, 10_000, 10_000)
 }
 
 // BenchmarkCheckPrivilege runs Check over 2,000 edges and 200 policies with
-// a privilege summary of 200 callers x 2,000 operations (400,000 combinations).
+// a privilege summary of 200 callers x 2,000 operations (400,000
+// combinations, decided by classes with 1,200 replays).
 func BenchmarkCheckPrivilege(b *testing.B) {
 	benchCheck(b, 20, 10, 5, 2_000, 2_000)
 }

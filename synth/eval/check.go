@@ -3,8 +3,7 @@ package eval
 import (
 	"cmp"
 	"fmt"
-	"maps"
-	"slices"
+	"math"
 	"strings"
 
 	"github.com/meshgen/meshgen/observe/snapshot"
@@ -22,13 +21,24 @@ type CheckOptions struct {
 	// workload) pairs with fewer allowed requests, as emit --min-requests
 	// does; they are counted in the summary.
 	MinRequests int64
-	// MaxCombinations bounds the privilege summary's work; 0 means
-	// DefaultMaxCombinations. Above it the summary is skipped (and says so).
+	// MaxCombinations bounds the combinations the privilege summary counts;
+	// 0 means DefaultMaxCombinations. MaxDecisions bounds its work: the
+	// replays, one per class of callers and class of operations of each
+	// workload and per policy set (see DecideClasses); 0 means
+	// DefaultMaxDecisions. Above either the summary is skipped (and says so).
 	MaxCombinations int
+	MaxDecisions    int
 }
 
-// DefaultMaxCombinations is the default bound on the privilege summary.
-const DefaultMaxCombinations = 1_000_000
+// DefaultMaxCombinations is the default bound on the combinations of the
+// privilege summary: none, since they are counted by classes, not replayed
+// one by one.
+const DefaultMaxCombinations = math.MaxInt
+
+// DefaultMaxDecisions is the default bound on the replays of the privilege
+// summary (and of diff's access changes): at a few microseconds each, about
+// ten seconds.
+const DefaultMaxDecisions = 2_000_000
 
 // PrivilegeDefinition is the definition of the privilege summary, as the
 // report prints it.
@@ -168,28 +178,32 @@ type OutcomeCount struct {
 	Undecided int `json:"undecided"`
 }
 
-func (c *OutcomeCount) add(o Outcome) {
+func (c *OutcomeCount) add(o Outcome) { c.addN(o, 1) }
+
+func (c *OutcomeCount) addN(o Outcome, n int) {
 	switch o {
 	case Allow:
-		c.Allowed++
+		c.Allowed += n
 	case Deny:
-		c.Denied++
+		c.Denied += n
 	default:
-		c.Undecided++
+		c.Undecided += n
 	}
 }
 
-// sourceKey identifies a caller: its principal, or for plaintext callers the
-// best identity known.
-func sourceKey(s snapshot.Source) string {
+// SourceKey identifies a caller of the privilege summary and of diff's
+// access changes: its principal, or for plaintext callers the best identity
+// known.
+func SourceKey(s snapshot.Source) string {
 	if s.Principal != "" {
 		return s.Principal
 	}
 	return "plaintext:" + s.Namespace + "/" + s.Workload + "/" + s.IP
 }
 
-// opKey identifies an operation on a destination: the edge key without the source.
-func opKey(e *snapshot.Edge) snapshot.Key {
+// OperationKey identifies an operation on a destination: the edge key
+// without the source.
+func OperationKey(e *snapshot.Edge) snapshot.Key {
 	k := e.Key()
 	k.SrcPrincipal, k.SrcNamespace, k.SrcWorkload, k.SrcIP = "", "", "", ""
 	return k
@@ -210,7 +224,7 @@ func opKey(e *snapshot.Edge) snapshot.Key {
 func SelectEdges(edges []snapshot.Edge, minRequests int64) ([]*snapshot.Edge, EdgeSummary) {
 	type pair struct{ src, ns, wl string }
 	pairOf := func(e *snapshot.Edge) pair {
-		return pair{sourceKey(e.Source), e.Destination.Namespace, e.Destination.Workload}
+		return pair{SourceKey(e.Source), e.Destination.Namespace, e.Destination.Workload}
 	}
 	sum := EdgeSummary{Observed: len(edges)}
 	server := map[pair]bool{}
@@ -320,60 +334,47 @@ func finding(e *snapshot.Edge, v Verdict) Finding {
 	return f
 }
 
-// privilege evaluates every (caller, operation) combination seen in the
-// replayed edges with the baseline and the policy set.
+// privilege counts the outcomes of every (caller, operation) combination
+// seen in the replayed edges, with the baseline and the policy set. It
+// decides them by classes (DecideClasses), which gives the counts of
+// replaying each combination (the tests compare it with that).
 func privilege(edges []*snapshot.Edge, c *compiledSet, idx *snapshot.Index, td string, opts CheckOptions) PrivilegeSummary {
 	sum := PrivilegeSummary{Definition: PrivilegeDefinition}
-	callers := map[string]snapshot.Source{}
-	ops := map[snapshot.Key]*snapshot.Edge{}
-	type combo struct {
-		src string
-		op  snapshot.Key
-	}
-	observed := map[combo]bool{}
-	for _, e := range edges {
-		sk := sourceKey(e.Source)
-		if _, ok := callers[sk]; !ok {
-			s := e.Source
-			s.IdentityFrom = ""
-			callers[sk] = s
-		}
-		ok := opKey(e)
-		if _, seen := ops[ok]; !seen {
-			ops[ok] = e
-		}
-		observed[combo{sk, ok}] = true
-	}
+	sp := NewSpace(edges)
+	callers, ops := sp.Callers, sp.Ops
 	sum.Callers, sum.Operations = len(callers), len(ops)
 	sum.Combinations = len(callers) * len(ops)
-	sum.Observed = len(observed)
+	sum.Observed = sp.Observed()
 	limit := cmp.Or(opts.MaxCombinations, DefaultMaxCombinations)
 	if sum.Combinations > limit {
 		sum.Skipped = fmt.Sprintf("%d combinations exceed the limit of %d", sum.Combinations, limit)
 		return sum
 	}
-	callerKeys := slices.Sorted(maps.Keys(callers))
-	var base *compiledSet
+	sets := []*compiledSet{c}
 	if opts.Baseline != nil {
-		base = opts.Baseline.compiled()
+		sets = append(sets, opts.Baseline.compiled())
 	}
-	opKeys := make([]snapshot.Key, 0, len(ops))
-	for k := range ops {
-		opKeys = append(opKeys, k)
-	}
-	slices.SortFunc(opKeys, snapshot.CompareKeys)
-	for _, k := range opKeys {
-		op := *ops[k]
-		for _, ck := range callerKeys {
-			e := op
-			e.Source = callers[ck]
-			sum.Policy.add(c.replay(idx, td, &e).Outcome)
-			if base == nil {
-				sum.Baseline.add(Allow)
-			} else {
-				sum.Baseline.add(base.replay(idx, td, &e).Outcome)
+	var pol, base OutcomeCount
+	maxDecisions := cmp.Or(opts.MaxDecisions, DefaultMaxDecisions)
+	n, ok := decideClasses(sets, idx, td, callers, ops, maxDecisions, func(b *Block) {
+		for i := range b.CallerClasses() {
+			size := b.ClassSize(i)
+			for j, oc := range b.OpClasses {
+				pol.addN(b.Verdict(0, i, j).Outcome, size*len(oc))
+				if len(sets) > 1 {
+					base.addN(b.Verdict(1, i, j).Outcome, size*len(oc))
+				}
 			}
 		}
+	})
+	if !ok {
+		sum.Skipped = fmt.Sprintf("%d decisions (one per class of callers, class of operations and policy set) exceed the limit of %d", n, maxDecisions)
+		return sum
+	}
+	sum.Policy = pol
+	sum.Baseline = base
+	if opts.Baseline == nil {
+		sum.Baseline = OutcomeCount{Allowed: sum.Combinations}
 	}
 	return sum
 }

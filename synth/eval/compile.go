@@ -51,6 +51,11 @@ type cpolicy struct {
 	selector    map[string]string
 	targetRefs  []*typeapi.PolicyTargetReference
 	rules       []*crule
+	// callerConstraints are the constraints of the rules that read the
+	// caller, pathMatchers the matchers that read the path, one per function
+	// (classes.go).
+	callerConstraints []callerConstraint
+	pathMatchers      []valueMatch
 }
 
 // crule is one rule of a policy in the two forms Istio builds from it: the
@@ -203,6 +208,7 @@ func compilePolicy(ap *securityv1.AuthorizationPolicy, bundle []string) *cpolicy
 			zt:    compileZtunnelRule(r, spec.GetAction(), ap.Namespace),
 		})
 	}
+	p.collectReads()
 	return p
 }
 

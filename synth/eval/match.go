@@ -60,7 +60,31 @@ type matchFn func(v *view) tri
 type valueMatch struct {
 	bad bool
 	fn  matchFn
+	// src, when set, says that fn reads only the caller (its principal and
+	// source IP) and identifies the function: two matchers with the same src
+	// agree on every caller. path says that fn reads only the path (the
+	// pattern is src). classes.go groups callers and operations by them.
+	src  string
+	path bool
 }
+
+// reads declares what of the request the matchers of a field read, beyond
+// the operation attributes that classes.go groups operations by exactly
+// (port, method, host, protocol): nothing else (readsOther), the caller
+// only (readsCaller, with a name that with the value identifies the
+// function), or the path only (readsPath). Every matcher that reads the
+// principal, the source IP or the path must say so.
+type reads struct {
+	caller string
+	path   bool
+}
+
+var (
+	readsOther = reads{}
+	readsPath  = reads{path: true}
+)
+
+func readsCaller(name string) reads { return reads{caller: name} }
 
 // constraint is one field of a source, operation or condition: the request
 // must match one positive value (when there are any) and no negative one
@@ -207,13 +231,13 @@ func compileEnvoyRule(r *securityapi.Rule, policyNS string, bundle []string) env
 		for _, f := range r.GetFrom() {
 			var cs []constraint
 			if s := f.GetSource(); s != nil {
-				cs = appendC(cs, "principals", false, rewriteTD(s.GetPrincipals(), bundle), rewriteTD(s.GetNotPrincipals(), bundle), principalMatch)
+				cs = appendC(cs, "principals", false, readsCaller("principal"), rewriteTD(s.GetPrincipals(), bundle), rewriteTD(s.GetNotPrincipals(), bundle), principalMatch)
 				cs = appendExtended(cs, "requestPrincipals", s.GetRequestPrincipals(), s.GetNotRequestPrincipals())
-				cs = appendC(cs, "serviceAccounts", false, s.GetServiceAccounts(), s.GetNotServiceAccounts(), serviceAccountMatchEnvoy(policyNS))
-				cs = appendC(cs, "trustDomains", false, s.GetTrustDomains(), s.GetNotTrustDomains(), trustDomainMatchEnvoy)
-				cs = appendC(cs, "namespaces", false, s.GetNamespaces(), s.GetNotNamespaces(), namespaceMatchEnvoy)
-				cs = appendC(cs, "remoteIpBlocks", false, s.GetRemoteIpBlocks(), s.GetNotRemoteIpBlocks(), remoteIPMatch)
-				cs = appendC(cs, "ipBlocks", false, s.GetIpBlocks(), s.GetNotIpBlocks(), sourceIPMatch)
+				cs = appendC(cs, "serviceAccounts", false, readsCaller("serviceAccount-envoy "+policyNS), s.GetServiceAccounts(), s.GetNotServiceAccounts(), serviceAccountMatchEnvoy(policyNS))
+				cs = appendC(cs, "trustDomains", false, readsCaller("trustDomain-envoy"), s.GetTrustDomains(), s.GetNotTrustDomains(), trustDomainMatchEnvoy)
+				cs = appendC(cs, "namespaces", false, readsCaller("namespace-envoy"), s.GetNamespaces(), s.GetNotNamespaces(), namespaceMatchEnvoy)
+				cs = appendC(cs, "remoteIpBlocks", false, readsOther, s.GetRemoteIpBlocks(), s.GetNotRemoteIpBlocks(), remoteIPMatch)
+				cs = appendC(cs, "ipBlocks", false, readsCaller("sourceIP"), s.GetIpBlocks(), s.GetNotIpBlocks(), sourceIPMatch)
 			}
 			er.from = append(er.from, cs)
 		}
@@ -223,10 +247,10 @@ func compileEnvoyRule(r *securityapi.Rule, policyNS string, bundle []string) env
 		for _, t := range r.GetTo() {
 			var cs []constraint
 			if o := t.GetOperation(); o != nil {
-				cs = appendC(cs, "hosts", true, o.GetHosts(), o.GetNotHosts(), hostMatch)
-				cs = appendC(cs, "methods", true, o.GetMethods(), o.GetNotMethods(), methodMatch)
-				cs = appendC(cs, "paths", true, o.GetPaths(), o.GetNotPaths(), pathMatch)
-				cs = appendC(cs, "ports", false, o.GetPorts(), o.GetNotPorts(), portMatch)
+				cs = appendC(cs, "hosts", true, readsOther, o.GetHosts(), o.GetNotHosts(), hostMatch)
+				cs = appendC(cs, "methods", true, readsOther, o.GetMethods(), o.GetNotMethods(), methodMatch)
+				cs = appendC(cs, "paths", true, readsPath, o.GetPaths(), o.GetNotPaths(), pathMatch)
+				cs = appendC(cs, "ports", false, readsOther, o.GetPorts(), o.GetNotPorts(), portMatch)
 			}
 			er.to = append(er.to, cs)
 		}
@@ -264,31 +288,31 @@ func envoyCondition(w *securityapi.Condition, policyNS string, bundle []string) 
 	var cs []constraint
 	switch {
 	case k == "destination.ip":
-		cs = appendC(cs, k, false, vals, notVals, unknownIPMatch(k))
+		cs = appendC(cs, k, false, readsOther, vals, notVals, unknownIPMatch(k))
 	case k == "destination.port":
-		cs = appendC(cs, k, false, vals, notVals, portMatch)
+		cs = appendC(cs, k, false, readsOther, vals, notVals, portMatch)
 	case k == "connection.sni":
-		cs = appendC(cs, k, false, vals, notVals, unknownMatch(k))
+		cs = appendC(cs, k, false, readsOther, vals, notVals, unknownMatch(k))
 	case strings.HasPrefix(k, "experimental.envoy.filters."):
 		parts := strings.SplitN(strings.TrimSuffix(strings.TrimPrefix(k, "experimental."), "]"), "[", 2)
 		cs = appendWhole(cs, k, false, len(parts) != 2, vals, notVals)
 	case k == "source.ip":
-		cs = appendC(cs, k, false, vals, notVals, sourceIPMatch)
+		cs = appendC(cs, k, false, readsCaller("sourceIP"), vals, notVals, sourceIPMatch)
 	case k == "remote.ip":
-		cs = appendC(cs, k, false, vals, notVals, remoteIPMatch)
+		cs = appendC(cs, k, false, readsOther, vals, notVals, remoteIPMatch)
 	case k == "source.namespace":
-		cs = appendC(cs, k, false, vals, notVals, namespaceMatchEnvoy)
+		cs = appendC(cs, k, false, readsCaller("namespace-envoy"), vals, notVals, namespaceMatchEnvoy)
 	case k == "source.trustDomain":
-		cs = appendC(cs, k, false, vals, notVals, trustDomainMatchEnvoy)
+		cs = appendC(cs, k, false, readsCaller("trustDomain-envoy"), vals, notVals, trustDomainMatchEnvoy)
 	case k == "source.serviceAccount":
-		cs = appendC(cs, k, false, vals, notVals, serviceAccountMatchEnvoy(policyNS))
+		cs = appendC(cs, k, false, readsCaller("serviceAccount-envoy "+policyNS), vals, notVals, serviceAccountMatchEnvoy(policyNS))
 	case k == "source.principal":
-		cs = appendC(cs, k, false, rewriteTD(vals, bundle), rewriteTD(notVals, bundle), principalMatch)
+		cs = appendC(cs, k, false, readsCaller("principal"), rewriteTD(vals, bundle), rewriteTD(notVals, bundle), principalMatch)
 	case k == "request.auth.principal", k == "request.auth.audiences", k == "request.auth.presenter":
 		cs = appendWhole(cs, k, true, false, vals, notVals)
 	case strings.HasPrefix(k, "request.headers"):
 		_, err := nameInBrackets(strings.TrimPrefix(k, "request.headers"))
-		cs = appendC(cs, k, true, vals, notVals, func(string) (matchFn, bool) {
+		cs = appendC(cs, k, true, readsOther, vals, notVals, func(string) (matchFn, bool) {
 			return unknownMatchFn(k), err == nil
 		})
 	case strings.HasPrefix(k, "request.auth.claims"):
@@ -307,18 +331,27 @@ func envoyCondition(w *securityapi.Condition, policyNS string, bundle []string) 
 // istiod cannot generate.
 type makeFn func(value string) (fn matchFn, ok bool)
 
-func appendC(cs []constraint, attr string, httpOnly bool, vals, notVals []string, mk makeFn) []constraint {
+func appendC(cs []constraint, attr string, httpOnly bool, rd reads, vals, notVals []string, mk makeFn) []constraint {
 	if len(vals) == 0 && len(notVals) == 0 {
 		return cs
 	}
 	c := constraint{attr: attr, httpOnly: httpOnly}
+	tag := func(m valueMatch, value string) valueMatch {
+		switch {
+		case rd.caller != "":
+			m.src = rd.caller + "\x00" + value
+		case rd.path:
+			m.src, m.path = value, true
+		}
+		return m
+	}
 	for _, s := range vals {
 		fn, ok := mk(s)
-		c.pos = append(c.pos, valueMatch{bad: !ok, fn: fn})
+		c.pos = append(c.pos, tag(valueMatch{bad: !ok, fn: fn}, s))
 	}
 	for _, s := range notVals {
 		fn, ok := mk(s)
-		c.neg = append(c.neg, valueMatch{bad: !ok, fn: fn})
+		c.neg = append(c.neg, tag(valueMatch{bad: !ok, fn: fn}, s))
 	}
 	return append(cs, c)
 }
@@ -757,7 +790,7 @@ func compileZtunnelRule(r *securityapi.Rule, act securityapi.AuthorizationPolicy
 				}
 			}
 			var m []constraint
-			m = appendC(m, "ports", false, validOnly(o.GetPorts(), portOK), validOnly(o.GetNotPorts(), portOK), portMatch)
+			m = appendC(m, "ports", false, readsOther, validOnly(o.GetPorts(), portOK), validOnly(o.GetNotPorts(), portOK), portMatch)
 			clause = append(clause, m)
 		}
 		zr.clauses = append(zr.clauses, clause)
@@ -780,10 +813,10 @@ func compileZtunnelRule(r *securityapi.Rule, act securityapi.AuthorizationPolicy
 			// trustDomains are not converted at all (ref 2.1, 8.8): a source
 			// with only trustDomains becomes an empty match.
 			var m []constraint
-			m = appendC(m, "ipBlocks", false, validOnly(s.GetIpBlocks(), cidrOK), validOnly(s.GetNotIpBlocks(), cidrOK), sourceIPMatch)
-			m = appendC(m, "namespaces", false, s.GetNamespaces(), s.GetNotNamespaces(), namespaceMatchZtunnel)
-			m = appendC(m, "serviceAccounts", false, s.GetServiceAccounts(), s.GetNotServiceAccounts(), serviceAccountMatchZtunnel(policyNS))
-			m = appendC(m, "principals", false, s.GetPrincipals(), s.GetNotPrincipals(), principalMatch)
+			m = appendC(m, "ipBlocks", false, readsCaller("sourceIP"), validOnly(s.GetIpBlocks(), cidrOK), validOnly(s.GetNotIpBlocks(), cidrOK), sourceIPMatch)
+			m = appendC(m, "namespaces", false, readsCaller("namespace-ztunnel"), s.GetNamespaces(), s.GetNotNamespaces(), namespaceMatchZtunnel)
+			m = appendC(m, "serviceAccounts", false, readsCaller("serviceAccount-ztunnel "+policyNS), s.GetServiceAccounts(), s.GetNotServiceAccounts(), serviceAccountMatchZtunnel(policyNS))
+			m = appendC(m, "principals", false, readsCaller("principal"), s.GetPrincipals(), s.GetNotPrincipals(), principalMatch)
 			clause = append(clause, m)
 		}
 		zr.clauses = append(zr.clauses, clause)
@@ -793,15 +826,15 @@ func compileZtunnelRule(r *securityapi.Rule, act securityapi.AuthorizationPolicy
 		k := w.GetKey()
 		switch k {
 		case "source.ip":
-			m = appendC(m, k, false, validOnly(w.GetValues(), cidrOK), validOnly(w.GetNotValues(), cidrOK), sourceIPMatch)
+			m = appendC(m, k, false, readsCaller("sourceIP"), validOnly(w.GetValues(), cidrOK), validOnly(w.GetNotValues(), cidrOK), sourceIPMatch)
 		case "source.namespace":
-			m = appendC(m, k, false, w.GetValues(), w.GetNotValues(), namespaceMatchZtunnel)
+			m = appendC(m, k, false, readsCaller("namespace-ztunnel"), w.GetValues(), w.GetNotValues(), namespaceMatchZtunnel)
 		case "source.principal":
-			m = appendC(m, k, false, w.GetValues(), w.GetNotValues(), principalMatch)
+			m = appendC(m, k, false, readsCaller("principal"), w.GetValues(), w.GetNotValues(), principalMatch)
 		case "destination.ip":
-			m = appendC(m, k, false, validOnly(w.GetValues(), cidrOK), validOnly(w.GetNotValues(), cidrOK), unknownIPMatch(k))
+			m = appendC(m, k, false, readsOther, validOnly(w.GetValues(), cidrOK), validOnly(w.GetNotValues(), cidrOK), unknownIPMatch(k))
 		case "destination.port":
-			m = appendC(m, k, false, validOnly(w.GetValues(), portOK), validOnly(w.GetNotValues(), portOK), portMatch)
+			m = appendC(m, k, false, readsOther, validOnly(w.GetValues(), portOK), validOnly(w.GetNotValues(), portOK), portMatch)
 		}
 		if !slices.Contains(l4WhenKeys, k) {
 			l7 = append(l7, k)

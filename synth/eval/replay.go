@@ -31,6 +31,15 @@ func Replay(ps *PolicySet, idx *snapshot.Index, trustDomain string, e *snapshot.
 }
 
 func (c *compiledSet) replay(idx *snapshot.Index, trustDomain string, e *snapshot.Edge) Verdict {
+	return replayEdge(idx, trustDomain, e, c.decide)
+}
+
+// decider decides one request at one point: compiledSet.decide, or in
+// classes.go a recorder of the requests a replay decides.
+type decider func(p Point, req Request) Decision
+
+// replayEdge is Replay with the decisions made by decide.
+func replayEdge(idx *snapshot.Index, trustDomain string, e *snapshot.Edge, decide decider) Verdict {
 	if trustDomain == "" {
 		trustDomain = DefaultTrustDomain
 	}
@@ -75,15 +84,15 @@ func (c *compiledSet) replay(idx *snapshot.Index, trustDomain string, e *snapsho
 		var v Verdict
 		switch {
 		case mode == snapshot.MeshAmbient && e.Reporter == snapshot.ReporterWaypoint:
-			v = c.replayWaypoint(idx, trustDomain, e, w, base, port)
+			v = replayWaypoint(idx, trustDomain, e, w, base, port, decide)
 		case mode == snapshot.MeshAmbient:
 			req := base
 			req.Port = port
-			v = verdictOf(Hop{Point: Ztunnel, Request: req, Decision: c.decide(Ztunnel, req)})
+			v = verdictOf(Hop{Point: Ztunnel, Request: req, Decision: decide(Ztunnel, req)})
 		default:
 			req := base
 			req.Port = port
-			v = verdictOf(Hop{Point: Sidecar, Request: req, Decision: c.decide(Sidecar, req)})
+			v = verdictOf(Hop{Point: Sidecar, Request: req, Decision: decide(Sidecar, req)})
 		}
 		if len(ports) > 1 {
 			tried = append(tried, fmt.Sprintf("%d (%s)", port, v.Outcome))
@@ -102,7 +111,7 @@ func (c *compiledSet) replay(idx *snapshot.Index, trustDomain string, e *snapsho
 }
 
 // replayWaypoint builds the two hops of a request through a waypoint.
-func (c *compiledSet) replayWaypoint(idx *snapshot.Index, trustDomain string, e *snapshot.Edge, w *snapshot.Workload, base Request, targetPort int) Verdict {
+func replayWaypoint(idx *snapshot.Index, trustDomain string, e *snapshot.Edge, w *snapshot.Workload, base Request, targetPort int, decide decider) Verdict {
 	var wp snapshot.WaypointRef
 	var ok bool
 	if base.Service != "" {
@@ -138,7 +147,7 @@ func (c *compiledSet) replayWaypoint(idx *snapshot.Index, trustDomain string, e 
 	for i, sp := range svcPorts {
 		r := wreq
 		r.Port = sp
-		h := Hop{Point: Waypoint, Request: r, Decision: c.decide(Waypoint, r)}
+		h := Hop{Point: Waypoint, Request: r, Decision: decide(Waypoint, r)}
 		if i == 0 || rank(h.Decision.Outcome) < rank(wh.Decision.Outcome) {
 			wh = h
 		}
@@ -151,7 +160,7 @@ func (c *compiledSet) replayWaypoint(idx *snapshot.Index, trustDomain string, e 
 	if ok {
 		zreq.Principal = wp.Principal(trustDomain)
 		zreq.SourceNamespace = wp.Namespace
-		zh = Hop{Point: Ztunnel, Request: zreq, Decision: c.decide(Ztunnel, zreq)}
+		zh = Hop{Point: Ztunnel, Request: zreq, Decision: decide(Ztunnel, zreq)}
 		if !wp.Known {
 			notes = append(notes, fmt.Sprintf("waypoint %s/%s is not in the inventory: assumed service account %s", wp.Namespace, wp.Name, wp.ServiceAccount))
 		}
