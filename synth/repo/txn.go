@@ -23,6 +23,22 @@ import (
 // journal is the commit point. On an error before it, the steps are undone in
 // reverse order; a run that was killed leaves the journal behind and the next
 // run undoes it before anything else (see Recover).
+//
+// What must be on disk, and when (so that a machine that stops, not only a
+// process that is killed, finds the old tree or the new one):
+//   - the staged files' contents, before the journal exists: once it exists,
+//     the swap may move them into place, and after the commit nothing undoes
+//     that. Until then nothing refers to the staging area (a run that stops
+//     without a journal leaves only temporary files, which the next run
+//     removes), so the files are written directly, without a temporary file
+//     each, and flushed together: one syncfs(2) on Linux (syncStaged), where
+//     an fsync per file would cost a journal commit each;
+//   - the journal, and its name in .meshgen, before the first file is moved
+//     aside: without it a stop in the middle of the swap could not be undone;
+//   - the renames of the swap, before the journal is removed (syncSwapped);
+//   - the removal of the journal (the commit), before the backups of the old
+//     files are removed: a journal that came back after a stop, without its
+//     backups, could not be undone.
 
 const (
 	journalFile = StateDir + "/journal"
@@ -86,19 +102,31 @@ func commit(dir string, changes map[string][]byte, existed map[string]bool, h ho
 			os.RemoveAll(runDir)
 		}
 	}()
-	// Stage every new file in full.
+	// Stage every new file in full, then flush them all to disk.
+	var staged []string
+	made := map[string]bool{}
 	for _, p := range paths {
 		b := changes[p]
 		if b == nil {
 			continue
 		}
 		sp := filepath.Join(runDir, "new", filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(sp), 0o755); err != nil {
+		if d := filepath.Dir(sp); !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return fmt.Errorf("staging %s: %w", p, err)
+			}
+			made[d] = true
+		}
+		if err := stageFile(sp, b); err != nil {
 			return fmt.Errorf("staging %s: %w", p, err)
 		}
-		if err := atomic.WriteFileBytes(sp, 0o644, b); err != nil {
-			return fmt.Errorf("staging %s: %w", p, err)
-		}
+		staged = append(staged, sp)
+	}
+	if err := h.call("sync"); err != nil {
+		return err
+	}
+	if err := syncStaged(dir, staged); err != nil {
+		return fmt.Errorf("staging: %w", err)
 	}
 	if err := h.call("stage"); err != nil {
 		return err
@@ -111,6 +139,7 @@ func commit(dir string, changes map[string][]byte, existed map[string]bool, h ho
 	if err := atomic.WriteFileBytes(jp, 0o644, append(jb, '\n')); err != nil {
 		return fmt.Errorf("writing the journal: %w", err)
 	}
+	syncDir(filepath.Dir(jp))
 	if err := h.call("journal"); err != nil {
 		if !errors.Is(err, errCrash) {
 			rollback(dir, &j)
@@ -135,7 +164,14 @@ func commit(dir string, changes map[string][]byte, existed map[string]bool, h ho
 		}
 		return err
 	}
-	syncParents(dir, paths)
+	if err := syncSwapped(dir, paths); err != nil {
+		// Not committed: undo.
+		if rerr := rollback(dir, &j); rerr != nil {
+			return fmt.Errorf("%w; undoing the change also failed, so the journal %s was kept for the next run to undo: %v", err, jp, rerr)
+		}
+		os.Remove(jp)
+		return err
+	}
 	if err := os.Remove(jp); err != nil {
 		// Not committed: undo.
 		if rerr := rollback(dir, &j); rerr != nil {
@@ -145,6 +181,7 @@ func commit(dir string, changes map[string][]byte, existed map[string]bool, h ho
 		return fmt.Errorf("removing the journal %s: %w", jp, err)
 	}
 	// Committed. What follows is cleanup; its failure changes nothing.
+	syncDir(filepath.Dir(jp))
 	os.RemoveAll(runDir)
 	os.Remove(filepath.Join(dir, filepath.FromSlash(tmpDir)))
 	for _, p := range paths {
@@ -190,6 +227,25 @@ func pathDir(p string) string {
 	return d
 }
 
+// stageFile writes a staged file: the staging area is the run's own, so
+// there is no temporary file; syncStaged flushes it.
+func stageFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	// The mode of atomic.WriteFile, whatever the umask.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // apply runs the journal's steps.
 func apply(dir, runDir string, j *journal, h hook) error {
 	for _, d := range j.Dirs {
@@ -197,6 +253,7 @@ func apply(dir, runDir string, j *journal, h hook) error {
 			return fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
+	made := map[string]bool{}
 	for _, o := range j.Ops {
 		if err := h.call("op " + o.Path); err != nil {
 			return err
@@ -204,8 +261,11 @@ func apply(dir, runDir string, j *journal, h hook) error {
 		target := filepath.Join(dir, filepath.FromSlash(o.Path))
 		if o.Existed {
 			backup := filepath.Join(runDir, "old", filepath.FromSlash(o.Path))
-			if err := os.MkdirAll(filepath.Dir(backup), 0o755); err != nil {
-				return fmt.Errorf("moving %s aside: %w", o.Path, err)
+			if d := filepath.Dir(backup); !made[d] {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					return fmt.Errorf("moving %s aside: %w", o.Path, err)
+				}
+				made[d] = true
 			}
 			if err := os.Rename(target, backup); err != nil {
 				return fmt.Errorf("moving %s aside: %w", o.Path, err)
@@ -308,20 +368,6 @@ func removeEmptyParents(dir, p string) {
 			return
 		}
 	}
-}
-
-// syncParents flushes the directories holding paths, so that the renames
-// are on disk before the journal goes.
-func syncParents(dir string, paths []string) {
-	seen := map[string]bool{}
-	for _, p := range paths {
-		d := pathDir(p)
-		if !seen[d] {
-			seen[d] = true
-			syncDir(filepath.Join(dir, filepath.FromSlash(d)))
-		}
-	}
-	syncDir(dir)
 }
 
 // syncDir flushes a directory's entries to disk, where the platform allows.
