@@ -132,8 +132,8 @@ func (s *synthesizer) reviewCallers(d *dest) {
 // other workloads' pods: their policies would add up.
 func (s *synthesizer) checkSelectorOverlap(d *dest) {
 	var others []string
-	for _, w := range s.idx.Inventory().Workloads {
-		if w.Namespace != d.ns || w.Name == d.name || len(w.Labels) == 0 {
+	for _, w := range s.idx.WorkloadsIn(d.ns) {
+		if w.Name == d.name || len(w.Labels) == 0 {
 			continue
 		}
 		if labelsMatch(d.w.Selector, w.Labels) {

@@ -108,8 +108,8 @@ func (s *synthesizer) defaultDeny(ns string, dests []*dest) *Policy {
 // destinations with observed traffic that got no ALLOW policy.
 func (s *synthesizer) defaultDenyBlockers(ns string, dests []*dest) []string {
 	var blockers []string
-	for _, w := range s.idx.Inventory().Workloads {
-		if w.Namespace == ns && s.infra.isGatewayWorkload(ns, w.Name) {
+	for _, w := range s.idx.WorkloadsIn(ns) {
+		if s.infra.isGatewayWorkload(ns, w.Name) {
 			blockers = append(blockers, fmt.Sprintf("%s is an ingress gateway", w.Name))
 		}
 	}

@@ -57,11 +57,7 @@ type skipKey struct {
 }
 
 func newSynthesizer(snap *snapshot.Snapshot, opts Options) *synthesizer {
-	b := snapshot.NewBuilder()
-	for _, e := range snap.Edges {
-		b.Add(e)
-	}
-	edges := b.Edges()
+	edges := snapshot.CanonicalEdges(snap.Edges)
 	idx := snapshot.NewIndex(&snap.Inventory)
 	s := &synthesizer{
 		opts:    opts,

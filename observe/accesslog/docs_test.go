@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// TestDocsRecommendedFormat keeps docs/access-logs.md in step with the
-// recommended formats: the text format and every JSON label appear there.
+// TestDocsRecommendedFormat keeps docs/access-logs.md and the README in step
+// with the recommended formats: the text format and every JSON label appear
+// in the docs, the text format in the README's MeshConfig snippet.
 func TestDocsRecommendedFormat(t *testing.T) {
 	b, err := os.ReadFile("../../docs/access-logs.md")
 	if err != nil {
@@ -26,5 +27,12 @@ func TestDocsRecommendedFormat(t *testing.T) {
 		if line := k + `: "` + v + `"`; !strings.Contains(doc, line) {
 			t.Errorf("docs/access-logs.md lacks the JSON label %s", line)
 		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatalf("reading the README: %v", err)
+	}
+	if !strings.Contains(string(readme), RecommendedFormat) {
+		t.Errorf("README.md lacks RecommendedFormat")
 	}
 }

@@ -12,9 +12,11 @@ type Index struct {
 	inv        *Inventory
 	namespaces map[string]*Namespace
 	workloads  map[[2]string]*Workload
-	services   map[[2]string]*Service
-	waypoints  map[[2]string]*Waypoint
-	byPodIP    map[string]*Workload
+	// inNamespace lists each namespace's workloads, in inventory order.
+	inNamespace map[string][]*Workload
+	services    map[[2]string]*Service
+	waypoints   map[[2]string]*Waypoint
+	byPodIP     map[string]*Workload
 	// servicesOf maps a workload to the Services whose selector matches it.
 	servicesOf map[[2]string][]*Service
 }
@@ -22,13 +24,14 @@ type Index struct {
 // NewIndex indexes inv.
 func NewIndex(inv *Inventory) *Index {
 	x := &Index{
-		inv:        inv,
-		namespaces: map[string]*Namespace{},
-		workloads:  map[[2]string]*Workload{},
-		services:   map[[2]string]*Service{},
-		waypoints:  map[[2]string]*Waypoint{},
-		byPodIP:    map[string]*Workload{},
-		servicesOf: map[[2]string][]*Service{},
+		inv:         inv,
+		namespaces:  map[string]*Namespace{},
+		workloads:   map[[2]string]*Workload{},
+		inNamespace: map[string][]*Workload{},
+		services:    map[[2]string]*Service{},
+		waypoints:   map[[2]string]*Waypoint{},
+		byPodIP:     map[string]*Workload{},
+		servicesOf:  map[[2]string][]*Service{},
 	}
 	for i := range inv.Namespaces {
 		x.namespaces[inv.Namespaces[i].Name] = &inv.Namespaces[i]
@@ -36,6 +39,7 @@ func NewIndex(inv *Inventory) *Index {
 	for i := range inv.Workloads {
 		w := &inv.Workloads[i]
 		x.workloads[[2]string{w.Namespace, w.Name}] = w
+		x.inNamespace[w.Namespace] = append(x.inNamespace[w.Namespace], w)
 		for _, ip := range w.PodIPs {
 			x.byPodIP[ip] = w
 		}
@@ -49,9 +53,8 @@ func NewIndex(inv *Inventory) *Index {
 		x.services[[2]string{s.Namespace, s.Name}] = s
 		names := s.Workloads
 		if len(names) == 0 && len(s.Selector) > 0 {
-			for j := range inv.Workloads {
-				w := &inv.Workloads[j]
-				if w.Namespace == s.Namespace && labelsMatch(s.Selector, w.Labels) {
+			for _, w := range x.inNamespace[s.Namespace] {
+				if labelsMatch(s.Selector, w.Labels) {
 					names = append(names, w.Name)
 				}
 			}
@@ -78,6 +81,9 @@ func labelsMatch(selector, labels map[string]string) bool {
 
 // Inventory returns the indexed inventory.
 func (x *Index) Inventory() *Inventory { return x.inv }
+
+// WorkloadsIn returns the workloads of a namespace, in inventory order.
+func (x *Index) WorkloadsIn(ns string) []*Workload { return x.inNamespace[ns] }
 
 // Namespace returns the namespace, or nil.
 func (x *Index) Namespace(name string) *Namespace { return x.namespaces[name] }

@@ -24,13 +24,27 @@ func (s *Snapshot) Normalize() {
 	s.Metadata.Warnings = slices.Compact(s.Metadata.Warnings)
 
 	if !edgesCanonical(s.Edges) {
-		b := NewBuilder()
-		for _, e := range s.Edges {
-			b.Add(e)
-		}
-		s.Edges = b.Edges()
+		s.Edges = buildEdges(s.Edges)
 	}
 	s.Inventory.normalize()
+}
+
+// CanonicalEdges returns a copy of edges in canonical order, with equal keys
+// merged: what a Builder makes of them. Edges already canonical (as those of
+// a snapshot read from a file are) are copied without rebuilding.
+func CanonicalEdges(edges []Edge) []Edge {
+	if edgesCanonical(edges) {
+		return slices.Clone(edges)
+	}
+	return buildEdges(edges)
+}
+
+func buildEdges(edges []Edge) []Edge {
+	b := NewBuilder()
+	for _, e := range edges {
+		b.Add(e)
+	}
+	return b.Edges()
 }
 
 // edgesCanonical reports whether edges are already what a Builder would make

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,8 +17,9 @@ func edgeTo(dst, path string, requests int64, evidence ...string) Edge {
 	}
 }
 
-// Normalize skips rebuilding edges that are already canonical; every other
-// input must still come out sorted, merged and with evidence sets.
+// Normalize and CanonicalEdges skip rebuilding edges that are already
+// canonical; every other input must still come out sorted, merged and with
+// evidence sets.
 func TestNormalizeEdges(t *testing.T) {
 	tests := []struct {
 		name string
@@ -54,6 +56,14 @@ func TestNormalizeEdges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := New()
 			s.Edges = tc.in
+			in := slices.Clone(tc.in)
+			got := CanonicalEdges(in)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("CanonicalEdges() (-want +got):\n%s", diff)
+			}
+			if len(got) > 0 && &got[0] == &in[0] {
+				t.Errorf("CanonicalEdges() returned its argument; want a copy")
+			}
 			s.Normalize()
 			if diff := cmp.Diff(tc.want, s.Edges); diff != "" {
 				t.Errorf("Normalize() edges (-want +got):\n%s", diff)

@@ -66,10 +66,7 @@ func (r reach) workloads(ns string, idx *snapshot.Index) map[string]bool {
 		}
 		return out
 	}
-	for _, w := range inv.Workloads {
-		if w.Namespace != ns {
-			continue
-		}
+	for _, w := range idx.WorkloadsIn(ns) {
 		if r.all || labelsSubset(r.selector, w.Labels) {
 			out[w.Name] = true
 		}
