@@ -91,6 +91,9 @@ func plural(n int, one, many string) string {
 // directories so named are looked at for meshgen's files.
 var namespaceRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
+// ErrLocked is returned by Apply when another run holds the directory.
+var ErrLocked = errors.New("another meshgen run is writing to this directory")
+
 // Apply makes dir hold files, the complete rendered output of emit
 // (<namespace>/<file> -> content), as one transaction:
 //
@@ -111,6 +114,10 @@ var namespaceRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 //     kustomization.yaml without the header is a person's: it is left alone,
 //     and a warning names the meshgen files it does not list.
 //
+// Apply holds an exclusive lock on dir while it runs (flock(2), where there
+// is one): a second run into the same directory fails with ErrLocked
+// instead of interleaving with the first or undoing its journal.
+//
 // On any conflict nothing is written and the error is a *ConflictError.
 // Otherwise every change is staged in full, then swapped in file by file
 // under a journal; a failure undoes the steps already taken, and a run that
@@ -129,6 +136,11 @@ func Apply(dir string, files map[string][]byte, opts Options) (*Result, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("writing policies: %w", err)
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("writing policies: %w", err)
+	}
+	defer unlock()
 	res := &Result{}
 	recovered, err := Recover(dir)
 	if err != nil {

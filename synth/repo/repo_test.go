@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -534,5 +535,45 @@ func TestRecoverDamagedJournal(t *testing.T) {
 	}
 	if _, err := Apply(dir, emitted("1", map[string][]string{"shop": {"a"}}), Options{}); err == nil {
 		t.Errorf("Apply with a damaged journal: no error")
+	}
+}
+
+// A second run into a directory that a run is writing to fails at once,
+// touching nothing; the first run completes, and the lock goes with it.
+func TestApplyLocksTheDirectory(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock(2) on Windows")
+	}
+	dir := t.TempDir()
+	first := emitted("1", map[string][]string{"shop": {"cart"}})
+	next := emitted("2", map[string][]string{"shop": {"cart", "web"}})
+	other := emitted("3", map[string][]string{"pay": {"api"}})
+	mustApply(t, dir, first, Options{})
+	var during map[string]string
+	var errDuring error
+	mustApply(t, dir, next, Options{hook: func(s string) error {
+		if s == "journal" {
+			before := tree(t, dir)
+			_, errDuring = Apply(dir, other, Options{})
+			if diff := cmp.Diff(before, tree(t, dir)); diff != "" {
+				t.Errorf("the locked-out run changed the tree (-before +after):\n%s", diff)
+			}
+			during = tree(t, dir)
+		}
+		return nil
+	}})
+	if !errors.Is(errDuring, ErrLocked) {
+		t.Fatalf("Apply during another run: error = %v, want ErrLocked", errDuring)
+	}
+	if !strings.Contains(errDuring.Error(), dir) {
+		t.Errorf("the error %q does not name the directory", errDuring)
+	}
+	if during == nil {
+		t.Fatal("the hook never ran")
+	}
+	// The lock was released: the next run goes through.
+	mustApply(t, dir, other, Options{})
+	if got, want := tree(t, dir)["pay/authorizationpolicy-api.yaml"], string(other["pay/authorizationpolicy-api.yaml"]); got != want {
+		t.Errorf("after the lock was released, pay/authorizationpolicy-api.yaml = %q, want %q", got, want)
 	}
 }
