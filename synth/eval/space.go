@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 
@@ -70,18 +69,7 @@ func NewSpace(edges []*snapshot.Edge) *Space {
 	// their keys (the source fields of an OperationKey are empty).
 	corder := sortedOrder(len(sp.CallerKeys), func(a, b int) int { return strings.Compare(sp.CallerKeys[a], sp.CallerKeys[b]) })
 	oorder := sortedOrder(len(ops), func(a, b int) int {
-		x, y := ops[a], ops[b]
-		return cmp.Or(
-			strings.Compare(x.Destination.Namespace, y.Destination.Namespace),
-			strings.Compare(x.Destination.Workload, y.Destination.Workload),
-			strings.Compare(x.Destination.Service, y.Destination.Service),
-			strings.Compare(x.Reporter, y.Reporter),
-			cmp.Compare(x.Port, y.Port),
-			strings.Compare(x.Protocol, y.Protocol),
-			strings.Compare(x.Method, y.Method),
-			strings.Compare(x.Path, y.Path),
-			boolCompare(x.PathPrefix, y.PathPrefix),
-		)
+		return snapshot.CompareKeys(OperationKey(ops[a]), OperationKey(ops[b]))
 	})
 	callers, keys := sp.Callers, sp.CallerKeys
 	sp.Callers, sp.CallerKeys = make([]snapshot.Source, len(callers)), make([]string, len(keys))
@@ -120,14 +108,4 @@ func sortedOrder(n int, compare func(a, b int) int) []int {
 	}
 	slices.SortFunc(order, compare)
 	return order
-}
-
-func boolCompare(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
-	}
-	return 1
 }
