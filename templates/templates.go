@@ -13,6 +13,9 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 //go:embed *.tmpl
@@ -157,20 +160,15 @@ func Funcs() template.FuncMap {
 // commas renders an integer with thousands separators.
 func commas(n any) string {
 	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	if _, err := strconv.ParseInt(s, 10, 64); err != nil {
-		return fmt.Sprint(n)
+	i, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return s
 	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return Commas(i)
 }
+
+var english = message.NewPrinter(language.English)
+
+// Commas renders an integer with thousands separators, as the reports print
+// counts: 1234567 is "1,234,567".
+func Commas(n int64) string { return english.Sprintf("%d", n) }

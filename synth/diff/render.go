@@ -275,7 +275,7 @@ func (v View) Mermaid(n Namespace) string {
 			fmt.Fprintf(&b, "  %s ==>|\"new\"| %s\n", from, to)
 			styles = append(styles, fmt.Sprintf("  linkStyle %d stroke:#2da44e", i))
 		case EdgeLost:
-			fmt.Fprintf(&b, "  %s -.->|\"would break: %s requests\"| %s\n", from, MermaidText(commas(e.Requests)), to)
+			fmt.Fprintf(&b, "  %s -.->|\"would break: %s requests\"| %s\n", from, MermaidText(templates.Commas(e.Requests)), to)
 			styles = append(styles, fmt.Sprintf("  linkStyle %d stroke:#cf222e", i))
 		default:
 			fmt.Fprintf(&b, "  %s --> %s\n", from, to)
@@ -304,23 +304,4 @@ func MermaidText(s string) string {
 		"\n", " ",
 	)
 	return r.Replace(s)
-}
-
-func commas(n int64) string {
-	s := fmt.Sprint(n)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

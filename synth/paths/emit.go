@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/meshgen/meshgen/templates"
 )
 
 // Kinds of emitted values.
@@ -196,10 +198,10 @@ func (g *gen) starNote(path string, star *node) {
 	}
 	var why []string
 	for _, c := range sortedStrings(classes) {
-		why = append(why, fmt.Sprintf("%s %s", commas(int64(classes[c])), c))
+		why = append(why, fmt.Sprintf("%s %s", templates.Commas(int64(classes[c])), c))
 	}
 	if words > 0 {
-		why = append(why, fmt.Sprintf("%s word-like, past the sibling threshold of %d", commas(int64(words)), g.opts.SiblingThreshold))
+		why = append(why, fmt.Sprintf("%s word-like, past the sibling threshold of %d", templates.Commas(int64(words)), g.opts.SiblingThreshold))
 	}
 	g.note("%s: %s seen at this segment (%s), e.g. %s; any single segment matches here",
 		path, plural(len(star.values), "distinct value", "distinct values"), strings.Join(why, "; "), strings.Join(vals, ", "))
@@ -215,10 +217,10 @@ func (g *gen) globNote(value string, segs []string, why globWhy) {
 		reasons = append(reasons, "the snapshot folded many paths into this prefix")
 	}
 	if why.fanout > 0 {
-		reasons = append(reasons, fmt.Sprintf("%s distinct literal paths below it exceeded the fan-out threshold of %d", commas(int64(why.fanout)), g.opts.FanoutThreshold))
+		reasons = append(reasons, fmt.Sprintf("%s distinct literal paths below it exceeded the fan-out threshold of %d", templates.Commas(int64(why.fanout)), g.opts.FanoutThreshold))
 	}
 	if why.capped > 0 {
-		reasons = append(reasons, fmt.Sprintf("merged %s patterns to meet the cap of %d", commas(int64(why.capped)), g.opts.MaxPatterns))
+		reasons = append(reasons, fmt.Sprintf("merged %s patterns to meet the cap of %d", templates.Commas(int64(why.capped)), g.opts.MaxPatterns))
 	}
 	if len(reasons) == 0 {
 		return

@@ -3,8 +3,9 @@ package paths
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/meshgen/meshgen/templates"
 )
 
 // Observation is one observed path with its request count. Prefix is true when the snapshot folded many
@@ -801,23 +802,5 @@ func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return commas(int64(n)) + " " + many
-}
-
-// commas formats n with thousands separators: 1,204.
-func commas(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return templates.Commas(int64(n)) + " " + many
 }
